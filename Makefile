@@ -1,0 +1,34 @@
+# One entry point for every job.  `make grade` and `make test` set up .venv themselves.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+
+.PHONY: setup grade test regenerate check bench browser clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## the main job: regenerate the course, autograde the example class, print the scores
+grade: $(STAMP)
+	$(PY) -m course regenerate
+	$(PY) -m course grade
+
+## the tests (CI runs exactly this)
+test: $(STAMP)
+	$(PY) -m pytest -n 2
+
+regenerate: $(STAMP)
+	$(PY) -m course regenerate
+
+check: $(STAMP)
+	$(PY) -m course regenerate --check
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf autograded feedback gradebook.db grades.csv artifacts

@@ -1,0 +1,165 @@
+"""Regenerate everything that is made from the MyST sources, in one pass.
+
+notebooks/<assignment>/<name>.md  (edited by people)
+  -> source/<assignment>/<name>.ipynb   nbgrader source notebook (jupytext pair)
+  -> nde/reference.py                   the cells tagged ``export``, answers included
+  -> release/<assignment>/<name>.ipynb  student copy (nbgrader generate_assignment)
+  -> submitted/<student>/<assignment>/  example submissions (course/examples.py)
+
+Everything is first built in a staging folder; the repository is touched only when
+the whole build succeeded, so a broken MyST file leaves nothing half-written.
+"""
+from __future__ import annotations
+
+import filecmp
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError
+from . import examples, export
+
+# Generated trees, relative to the repository root, compared and replaced as wholes.
+GENERATED = ("source", "release", "submitted", "nde/reference.py")
+
+
+def markdown_sources() -> list[Path]:
+    """Every MyST file of the course, in lesson order (file names start with a number)."""
+    return sorted(NOTEBOOKS.glob("*/*.md"))
+
+
+def check_pairs() -> None:
+    """Each source notebook must have the MyST file it is generated from."""
+    for ipynb in sorted(SOURCE.glob("*/*.ipynb")):
+        md = NOTEBOOKS / ipynb.parent.name / (ipynb.stem + ".md")
+        if not md.exists():
+            raise CourseError(
+                f"{ipynb.relative_to(ROOT)} has no MyST pair {md.relative_to(ROOT)}: "
+                "notebooks are edited as MyST files under notebooks/ (create the .md with "
+                f"`jupytext --to md:myst {ipynb.relative_to(ROOT)}` and move it there)"
+            )
+
+
+def read_myst(md: Path) -> nbformat.NotebookNode:
+    """Parse one MyST file into a normalised notebook, or say which file is wrong."""
+    try:
+        nb = jupytext.read(md, fmt="md:myst")
+        nbformat.validate(nb)
+    except Exception as exc:  # jupytext and nbformat raise many kinds
+        raise CourseError(f"{md.relative_to(ROOT)} does not parse as a MyST notebook: {exc}") from exc
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in seen:
+            raise CourseError(f"{md.relative_to(ROOT)}: grade_id {grade_id!r} is used twice")
+        if grade_id:
+            seen.add(grade_id)
+        # Stable ids keep regeneration free of spurious diffs.
+        cell.id = grade_id or f"{md.stem[:2]}-{index:03d}"
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("jupytext", None)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+
+def nbgrader(args: list[str], cwd: Path) -> None:
+    """Run an nbgrader command; its log is shown only when it fails."""
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True)
+    if done.returncode:
+        raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+
+
+def build(stage: Path) -> None:
+    """Build every generated file under ``stage`` (laid out like the repository)."""
+    check_pairs()
+    sources = markdown_sources()
+    if not sources:
+        raise CourseError(f"no MyST notebooks under {NOTEBOOKS.relative_to(ROOT)}/")
+    notebooks = {md: read_myst(md) for md in sources}
+
+    for md, nb in notebooks.items():
+        write_notebook(nb, stage / "source" / md.parent.name / (md.stem + ".ipynb"))
+
+    (stage / "nde").mkdir()
+    (stage / "nde" / "reference.py").write_text(export.reference_module(notebooks), encoding="utf-8")
+
+    shutil.copy(ROOT / "nbgrader_config.py", stage)
+    for assignment in sorted({md.parent.name for md in sources}):
+        nbgrader(["generate_assignment", assignment, "--force", "--log-level=WARN"], cwd=stage)
+    for release_nb in (stage / "release").glob("*/*.ipynb"):
+        nb = nbformat.read(release_nb, as_version=4)
+        # No jupytext metadata: a student's copy must never be paired with a MyST file.
+        nb.metadata.pop("jupytext", None)
+        write_notebook(nb, release_nb)
+    (stage / "gradebook.db").unlink()
+    (stage / "nbgrader_config.py").unlink()
+
+    examples.write_examples(stage, ASSIGNMENT)
+
+
+def differences(stage: Path) -> list[str]:
+    """Paths (relative to the root) where the repository differs from a fresh build."""
+    out = []
+    for name in GENERATED:
+        new, old = stage / name, ROOT / name
+        if new.is_file() or old.is_file():
+            if not (new.is_file() and old.is_file() and filecmp.cmp(new, old, shallow=False)):
+                out.append(name)
+            continue
+        new_files = {p.relative_to(new) for p in new.rglob("*") if p.is_file()} if new.exists() else set()
+        old_files = {p.relative_to(old) for p in old.rglob("*") if p.is_file() and _tracked_kind(p)} if old.exists() else set()
+        for rel in sorted(new_files | old_files):
+            a, b = new / rel, old / rel
+            if not (a.exists() and b.exists() and filecmp.cmp(a, b, shallow=False)):
+                out.append(f"{name}/{rel}")
+    return out
+
+
+def _tracked_kind(path: Path) -> bool:
+    """Files a student or JupyterLab may leave in a generated tree, and that are not ours."""
+    return not any(part in {".ipynb_checkpoints", "runs", "__pycache__"} for part in path.parts)
+
+
+def regenerate(check: bool = False) -> list[str]:
+    """Rebuild all generated files.  With ``check``, change nothing and return what differs."""
+    with tempfile.TemporaryDirectory(prefix="course-build-") as tmp:
+        stage = Path(tmp)
+        build(stage)
+        changed = differences(stage)
+        if check or not changed:
+            return changed
+        # Replace file by file: logs or checkpoints a user left beside them stay.
+        for rel in changed:
+            new, old = stage / rel, ROOT / rel
+            if new.exists():
+                old.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(new, old)
+            else:
+                old.unlink()
+        return changed
+
+
+def main(check: bool) -> int:
+    changed = regenerate(check=check)
+    if check:
+        if changed:
+            print("Out of date with the MyST sources (run `python -m course regenerate`):")
+            print("\n".join(f"  {p}" for p in changed))
+            return 1
+        print("All generated files match the MyST sources.")
+        return 0
+    print("\n".join(f"regenerated {p}" for p in changed) or "Nothing to regenerate: all files were up to date.")
+    return 0
+

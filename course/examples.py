@@ -1,0 +1,112 @@
+"""Submissions made from the release, for autograding demonstrations and tests.
+
+A submission is the student's copy (release/) with some answer cells filled in:
+the course's own answers (``solutions``), nothing (``untouched``), or answers
+changed by a variant of the catalog in tests/catalog.py (``wrong`` and the tests).
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import ROOT, CourseError
+from .export import answer_code
+
+CATALOG = ROOT / "tests" / "catalog.py"
+EXAMPLE_WRONG = "descent_keeps_gradient"
+"""The catalog variant that the shipped example submission ``wrong`` carries."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One student's answer to one exercise, different from the course's.
+
+    notebook:   stem of the notebook, e.g. "02_gradient_descent"
+    cell:       grade_id of the answer cell that the variant changes
+    edits:      (old, new) replacements applied to the course's answer, each old text
+                occurring exactly once; or ``code``: the whole new cell
+    catches:    grade_ids of the test cells that must lose their points; empty for a
+                correct alternative, which must keep every point
+    """
+
+    name: str
+    notebook: str
+    cell: str
+    why: str
+    catches: frozenset[str] = field(default_factory=frozenset)
+    edits: tuple[tuple[str, str], ...] = ()
+    code: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return not self.catches
+
+    def answer(self, reference: str) -> str:
+        if self.code is not None:
+            return self.code
+        out = reference
+        for old, new in self.edits:
+            if out.count(old) != 1:
+                raise CourseError(f"variant {self.name}: {old!r} occurs {out.count(old)} times in cell {self.cell}")
+            out = out.replace(old, new)
+        if out == reference:
+            raise CourseError(f"variant {self.name} changes nothing")
+        return out
+
+
+def load_catalog() -> list[Variant]:
+    spec = importlib.util.spec_from_file_location("course_catalog", CATALOG)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.VARIANTS)
+
+
+def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
+    return {
+        c.metadata["nbgrader"]["grade_id"]: c
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbformat.NotebookNode:
+    """The release notebook with every answer cell filled as the course answers it,
+    except where one of ``variants`` answers it differently."""
+    nb = copy.deepcopy(release_nb)
+    reference = {k: answer_code(c.source) for k, c in _answer_cells(source_nb).items()}
+    by_cell = {v.cell: v for v in variants}
+    for grade_id, cell in _answer_cells(nb).items():
+        if grade_id not in reference:
+            raise CourseError(f"answer cell {grade_id} is in the release but not in the source")
+        variant = by_cell.pop(grade_id, None)
+        cell.source = variant.answer(reference[grade_id]) if variant else reference[grade_id]
+    if by_cell:
+        raise CourseError(f"no answer cell {sorted(by_cell)} for variants {[v.name for v in by_cell.values()]}")
+    return nb
+
+
+def write_submission(course: Path, student: str, assignment: str, variants: list[Variant] = (), fill: bool = True) -> None:
+    """Write ``submitted/<student>/<assignment>/`` under ``course`` from its source and release."""
+    for release_path in sorted((course / "release" / assignment).glob("*.ipynb")):
+        nb = nbformat.read(release_path, as_version=4)
+        if fill:
+            source_nb = nbformat.read(course / "source" / assignment / release_path.name, as_version=4)
+            nb = fill_answers(nb, source_nb, [v for v in variants if v.notebook == release_path.stem])
+        out = course / "submitted" / student / assignment / release_path.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+
+
+def write_examples(course: Path, assignment: str) -> None:
+    """The example class shipped with the course: a full solution, an untouched copy,
+    and one wrong answer."""
+    wrong = [v for v in load_catalog() if v.name == EXAMPLE_WRONG]
+    if len(wrong) != 1:
+        raise CourseError(f"tests/catalog.py must define exactly one variant named {EXAMPLE_WRONG}")
+    write_submission(course, "solutions", assignment)
+    write_submission(course, "untouched", assignment, fill=False)
+    write_submission(course, "wrong", assignment, wrong)
