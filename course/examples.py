@@ -2,7 +2,7 @@
 
 A submission is the student's copy (release/) with some answer cells filled in:
 the course's own answers (``solutions``), nothing (``untouched``), or answers
-changed by a variant of the catalog in tests/catalog.py (``wrong`` and the tests).
+changed by a variant of the catalog in tests/catalog/ (``wrong`` and the tests).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import nbformat
 from . import ROOT, CourseError
 from .export import answer_code
 
-CATALOG = ROOT / "tests" / "catalog.py"
+CATALOG = ROOT / "tests" / "catalog"
 EXAMPLE_WRONG = "descent_keeps_gradient"
 """The catalog variant that the shipped example submission ``wrong`` carries."""
 
@@ -59,10 +59,20 @@ class Variant:
 
 
 def load_catalog() -> list[Variant]:
-    spec = importlib.util.spec_from_file_location("course_catalog", CATALOG)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.VARIANTS)
+    """Every variant of tests/catalog/<notebook>.py, checked for unique names and the right notebook."""
+    variants: list[Variant] = []
+    for path in sorted(CATALOG.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"catalog_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for v in module.VARIANTS:
+            if v.notebook != path.stem:
+                raise CourseError(f"{path.name}: variant {v.name} is for {v.notebook}, not {path.stem}")
+        variants.extend(module.VARIANTS)
+    names = [v.name for v in variants]
+    if len(set(names)) != len(names):
+        raise CourseError(f"variant names repeat in tests/catalog/: {sorted({n for n in names if names.count(n) > 1})}")
+    return variants
 
 
 def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
@@ -92,6 +102,8 @@ def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbforma
 def write_submission(course: Path, student: str, assignment: str, variants: list[Variant] = (), fill: bool = True) -> None:
     """Write ``submitted/<student>/<assignment>/`` under ``course`` from its source and release."""
     for release_path in sorted((course / "release" / assignment).glob("*.ipynb")):
+        if not (course / "source" / assignment / release_path.name).exists():
+            continue  # a trial course may hold only some notebooks
         nb = nbformat.read(release_path, as_version=4)
         if fill:
             source_nb = nbformat.read(course / "source" / assignment / release_path.name, as_version=4)
@@ -106,7 +118,7 @@ def write_examples(course: Path, assignment: str) -> None:
     and one wrong answer."""
     wrong = [v for v in load_catalog() if v.name == EXAMPLE_WRONG]
     if len(wrong) != 1:
-        raise CourseError(f"tests/catalog.py must define exactly one variant named {EXAMPLE_WRONG}")
+        raise CourseError(f"tests/catalog/ must define exactly one variant named {EXAMPLE_WRONG}")
     write_submission(course, "solutions", assignment)
     write_submission(course, "untouched", assignment, fill=False)
     write_submission(course, "wrong", assignment, wrong)

@@ -123,7 +123,7 @@ def scores(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict[str, tu
                 row[name] = (
                     sum(g.score for g in auto),
                     sum(g.max_score for g in auto),
-                    sum(1 for g in manual if g.score is None),
+                    sum(1 for g in manual if g.needs_manual_grade),
                 )
             table[student] = row
     return table

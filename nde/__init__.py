@@ -1,5 +1,16 @@
 """The course's library: what several notebooks share, written once.
 
-``nde.reference`` is generated from the notebooks' own answer cells (see course/export.py).
+``nde.Net``, ``nde.DV`` and the other reference implementations come from
+``nde.reference``, which is generated from the notebooks' own answer cells
+(course/export.py); they are loaded on first use.
 """
 from .util import headless, needs, pick_device, seed_everything
+
+
+def __getattr__(name):
+    from . import reference
+
+    try:
+        return getattr(reference, name)
+    except AttributeError:
+        raise AttributeError(f"module 'nde' has no attribute {name!r}") from None
