@@ -17,8 +17,9 @@ grade: $(STAMP)
 	$(PY) -m course regenerate
 	$(PY) -m course grade
 
-## the tests (CI runs exactly this)
+## the tests (CI runs exactly this); the browser test needs Debian's Chromium
 test: $(STAMP)
+	bash scripts/install_browser.sh
 	$(PY) -m pytest -n 2
 
 regenerate: $(STAMP)

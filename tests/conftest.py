@@ -1,0 +1,45 @@
+"""Shared helpers of the course's tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from course import ASSIGNMENT, ROOT
+
+os.environ.setdefault("MPLBACKEND", "agg")
+
+
+def notebook_paths(tree: str) -> list[Path]:
+    return sorted((ROOT / tree / ASSIGNMENT).glob("*.ipynb"))
+
+
+def execute(path: Path, allow_errors: bool = False, timeout: int = 300) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel, headless, in its own folder."""
+    nb = nbformat.read(path, as_version=4)
+    os.environ["NDE_HEADLESS"] = "1"
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def answer_and_test_ids(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
+    answers, tests = set(), set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            answers.add(cell.id)
+        elif meta.get("grade"):
+            tests.add(cell.id)
+    return answers, tests
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,99 @@
+"""The grader is graded: the shipped example class and the catalog of answer variants,
+autograded in one batch through the real `nbgrader autograde` path.
+
+- the course's own answers get full marks on every autograded cell;
+- the untouched release gets 0 on every autograded cell;
+- every wrong variant (tests/catalog/) loses exactly the points of the cells it names,
+  and keeps every other point; every correct alternative keeps every point;
+- every test cell with hidden tests is the one that catches some wrong variant.
+"""
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+
+from course import ASSIGNMENT, ROOT
+from course.examples import EXAMPLE_WRONG, load_catalog
+from course.trial import batch, run_trial
+
+from .conftest import notebook_paths
+
+CATALOG = load_catalog()
+
+
+def _shipped(student):
+    def write(folder):
+        for nb in sorted((ROOT / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
+            shutil.copy(nb, folder)
+    return write
+
+
+def _catalog_students():
+    return {f"catalog{i:02d}": group for i, group in enumerate(batch(CATALOG))}
+
+
+@pytest.fixture(scope="module")
+def trial():
+    students = {name: _shipped(name) for name in ("solutions", "untouched", "wrong")}
+    students.update(_catalog_students())
+    return run_trial(students)
+
+
+def _test_cells(notebook: str | None = None) -> dict[str, float]:
+    """grade_id -> points of every autograded test cell (of one notebook, or all)."""
+    out = {}
+    for path in notebook_paths("source"):
+        if notebook and path.stem != notebook:
+            continue
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution"):
+                out[meta["grade_id"]] = float(meta["points"])
+    return out
+
+
+def test_catalog_is_large_and_covers_every_notebook():
+    wrong = [v for v in CATALOG if not v.correct]
+    right = [v for v in CATALOG if v.correct]
+    assert len(wrong) >= 25 and len(right) >= 10, (len(wrong), len(right))
+    assert {p.stem for p in notebook_paths("source")} <= {v.notebook for v in wrong}
+    for v in wrong:
+        assert v.catches <= set(_test_cells(v.notebook)), f"{v.name} names cells that do not exist: {v.catches}"
+
+
+def test_solutions_get_full_marks(trial):
+    assert not trial.outcomes["solutions"].problems
+    assert trial.cells["solutions"] == {k: (p, p) for k, p in _test_cells().items()}
+
+
+def test_untouched_release_gets_zero(trial):
+    assert trial.cells["untouched"] == {k: (0.0, p) for k, p in _test_cells().items()}
+
+
+def test_wrong_example_loses_exactly_what_it_breaks(trial):
+    (variant,) = [v for v in CATALOG if v.name == EXAMPLE_WRONG]
+    expected = {k: ((0.0 if k in variant.catches else p), p) for k, p in _test_cells().items()}
+    assert trial.cells["wrong"] == expected
+
+
+@pytest.mark.parametrize("variant", CATALOG, ids=lambda v: v.name)
+def test_variant_is_graded_as_declared(trial, variant):
+    student = next(name for name, group in _catalog_students().items() if variant in group)
+    got = trial.cells[student]
+    for grade_id, points in _test_cells(variant.notebook).items():
+        score = got.get(grade_id, (None, points))[0]
+        if grade_id in variant.catches:
+            assert score == 0, f"{variant.name} ({variant.why}) should lose the points of {grade_id}"
+        else:
+            assert score == points, f"{variant.name} lost points in {grade_id}, which is not meant to catch it"
+
+
+def test_every_hidden_test_catches_a_wrong_answer():
+    caught = set().union(*(v.catches for v in CATALOG))
+    for path in notebook_paths("source"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "### BEGIN HIDDEN TESTS" in cell.source:
+                grade_id = cell.metadata["nbgrader"]["grade_id"]
+                assert grade_id in caught, f"no wrong answer in tests/catalog/ is caught by the hidden tests of {grade_id}"

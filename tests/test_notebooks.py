@@ -1,0 +1,39 @@
+"""Every notebook runs top to bottom headless: the source cleanly, the release with only its stubs failing."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .conftest import answer_and_test_ids, execute, notebook_paths
+
+
+def _run_copy(path, tmp_path, allow_errors):
+    copy = tmp_path / path.name  # run in a scratch folder: logs and runs/ stay out of the repository
+    shutil.copy(path, copy)
+    return execute(copy, allow_errors=allow_errors)
+
+
+@pytest.mark.parametrize("path", notebook_paths("source"), ids=lambda p: p.stem)
+def test_source_notebook_runs_without_errors_or_stderr(path, tmp_path):
+    nb = _run_copy(path, tmp_path, allow_errors=False)
+    stderr = [
+        (cell.id, out.text[:300]) for cell in nb.cells if cell.cell_type == "code"
+        for out in cell.outputs if out.output_type == "stream" and out.name == "stderr"
+    ]
+    assert not stderr, f"cells wrote to stderr (nbgrader would score such a test cell 0): {stderr}"
+
+
+@pytest.mark.parametrize("path", notebook_paths("release"), ids=lambda p: p.stem)
+def test_release_fails_only_where_an_answer_is_missing(path, tmp_path):
+    nb = _run_copy(path, tmp_path, allow_errors=True)
+    answers, tests = answer_and_test_ids(nb)
+    failed_answers = set()
+    for cell in nb.cells:
+        for out in getattr(cell, "outputs", []):
+            if out.output_type == "error":
+                assert out.ename == "NotImplementedError", f"cell {cell.id}: {out.ename}: {out.evalue}"
+                assert cell.id in answers | tests, f"cell {cell.id} is neither an answer nor a test: it should wait with needs()"
+                failed_answers |= {cell.id} & answers
+    code_answers = {c.id for c in nb.cells if c.id in answers and c.cell_type == "code"}
+    assert failed_answers == code_answers, "each unanswered exercise shows its NotImplementedError in its own cell"
