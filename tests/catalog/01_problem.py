@@ -1,0 +1,102 @@
+"""Variants of the answers of 01_problem (see tests/catalog/README.md)."""
+from course.examples import Variant
+
+V = Variant
+NB = "01_problem"
+
+STREAMS = "    stream_z, stream_ref = np.random.SeedSequence(seed).spawn(2)\n"
+COV = "    cov = [[1.0, rho], [rho, 1.0]]\n"
+DRAW_Z = "    Z = np.random.default_rng(stream_z).multivariate_normal([0.0, 0.0], cov, size=n)\n"
+DRAW_REF = "    Z_ref = np.random.default_rng(stream_ref).standard_normal((n_ref, 2))\n"
+TRUTH = "    return -0.5 * np.log(1 - rho**2)\n"
+
+VARIANTS = [
+    # --- draw_samples: wrong ------------------------------------------------------------
+    V("samples_shared_stream", NB, "samples",
+      "two generators made from the same seed (the error of the lesson's first version): Z_ref reuses Z's numbers",
+      frozenset({"samples_independent"}),
+      edits=((STREAMS, "    stream_z = stream_ref = seed\n"),)),
+    V("samples_fixed_seed", NB, "samples",
+      "ignores the seed argument: every call draws the same samples",
+      frozenset({"samples_seeded"}),
+      edits=((STREAMS, "    stream_z, stream_ref = np.random.SeedSequence(0).spawn(2)\n"),)),
+    V("samples_global_stream", NB, "samples",
+      "draws from NumPy's global generator, so the seed changes nothing",
+      frozenset({"samples_seeded"}),
+      edits=((DRAW_Z, "    Z = np.random.multivariate_normal([0.0, 0.0], cov, size=n)\n"),
+             (DRAW_REF, "    Z_ref = np.random.standard_normal((n_ref, 2))\n"))),
+    V("samples_rho_squared", NB, "samples",
+      "puts rho^2 off the diagonal of the covariance: the correlation becomes rho^2",
+      frozenset({"samples_moments"}),
+      edits=((COV, "    cov = [[1.0, rho**2], [rho**2, 1.0]]\n"),)),
+    V("samples_correlated_reference", NB, "samples",
+      "puts the correlation into the reference sample and leaves Z uncorrelated",
+      frozenset({"samples_moments"}),
+      edits=((DRAW_Z, "    Z = np.random.default_rng(stream_z).standard_normal((n, 2))\n"),
+             (DRAW_REF, "    Z_ref = np.random.default_rng(stream_ref).multivariate_normal([0.0, 0.0], cov, size=n_ref)\n"))),
+    V("samples_cholesky_no_sqrt", NB, "samples",
+      "builds Y = rho X + (1 - rho^2) U by hand, forgetting the square root: Var Y != 1",
+      frozenset({"samples_moments"}),
+      edits=((DRAW_Z,
+              "    u = np.random.default_rng(stream_z).standard_normal((n, 2))\n"
+              "    Z = np.stack([u[:, 0], rho * u[:, 0] + (1 - rho**2) * u[:, 1]], axis=1)\n"),)),
+    V("samples_ref_size_n", NB, "samples",
+      "draws n reference samples instead of n_ref",
+      frozenset({"samples_shapes"}),
+      edits=((DRAW_REF, "    Z_ref = np.random.default_rng(stream_ref).standard_normal((n, 2))\n"),)),
+    V("samples_float32", NB, "samples",
+      "returns single-precision arrays",
+      frozenset({"samples_shapes"}),
+      edits=(("    return Z, Z_ref\n", "    return Z.astype(np.float32), Z_ref.astype(np.float32)\n"),)),
+    # --- draw_samples: correct alternatives -----------------------------------------------
+    V("samples_swapped_streams", NB, "samples",
+      "takes the two spawned streams in the other order: still independent and reproducible",
+      edits=((STREAMS, "    stream_ref, stream_z = np.random.SeedSequence(seed).spawn(2)\n"),)),
+    V("samples_one_generator", NB, "samples",
+      "one generator for both samples, Z' drawn after Z: consecutive draws of one stream are independent",
+      code=(
+          "def draw_samples(rho, n, n_ref, seed):\n"
+          "    rng = np.random.default_rng(seed)\n"
+          "    Z_ref = rng.standard_normal((n_ref, 2))\n"
+          "    Z = rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], size=n)\n"
+          "    return Z, Z_ref\n"
+      )),
+    V("samples_cholesky", NB, "samples",
+      "Cholesky factor by hand: X = U1, Y = rho U1 + sqrt(1 - rho^2) U2",
+      code=(
+          "def draw_samples(rho, n, n_ref, seed):\n"
+          "    rng_z, rng_ref = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))\n"
+          "    L = np.array([[1.0, 0.0], [rho, np.sqrt(1 - rho**2)]])\n"
+          "    Z = rng_z.standard_normal((n, 2)) @ L.T\n"
+          "    Z_ref = rng_ref.normal(size=(n_ref, 2))\n"
+          "    return Z, Z_ref\n"
+      )),
+    # --- ground_truth: wrong --------------------------------------------------------------
+    V("ground_truth_wrong_sign", NB, "ground_truth",
+      "+1/2 log(1 - rho^2), the sign error of the lesson's first version: a negative divergence",
+      frozenset({"ground_truth_values", "ground_truth_positive"}),
+      edits=((TRUTH, "    return 0.5 * np.log(1 - rho**2)\n"),)),
+    V("ground_truth_no_half", NB, "ground_truth",
+      "forgets the factor 1/2",
+      frozenset({"ground_truth_values"}),
+      edits=((TRUTH, "    return -np.log(1 - rho**2)\n"),)),
+    V("ground_truth_math_log", NB, "ground_truth",
+      "math.log: right for numbers, fails on arrays",
+      frozenset({"ground_truth_values"}),
+      edits=((TRUTH, "    import math\n    return -0.5 * math.log(1 - rho**2)\n"),)),
+    V("ground_truth_no_square", NB, "ground_truth",
+      "log(1 - rho) instead of log(1 - rho^2): negative for negative rho",
+      frozenset({"ground_truth_values", "ground_truth_positive"}),
+      edits=((TRUTH, "    return -0.5 * np.log(1 - rho)\n"),)),
+    V("ground_truth_log_rho_squared", NB, "ground_truth",
+      "log(rho^2) instead of log(1 - rho^2): infinite at rho = 0",
+      frozenset({"ground_truth_values", "ground_truth_zero"}),
+      edits=((TRUTH, "    return -0.5 * np.log(rho**2)\n"),)),
+    # --- ground_truth: correct alternatives -----------------------------------------------
+    V("ground_truth_log1p", NB, "ground_truth",
+      "np.log1p(-rho**2), more accurate for small rho",
+      edits=((TRUTH, "    return -0.5 * np.log1p(-rho**2)\n"),)),
+    V("ground_truth_inverse", NB, "ground_truth",
+      "1/2 log(1 / (1 - rho^2)), with np.square",
+      edits=((TRUTH, "    return 0.5 * np.log(1 / (1 - np.square(rho)))\n"),)),
+]
