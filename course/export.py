@@ -7,6 +7,7 @@ therefore exists once: in the notebook that teaches it.
 """
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def answer_code(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if not MARKER.match(line))
 
 
+def definitions_only(code: str) -> str:
+    """Drop the cell's top-level expressions (the demonstration call that ends an answer
+    cell): importing the module must define things, not compute or print them."""
+    tree = ast.parse(code)
+    drop = set()
+    for node in tree.body:
+        if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
+            drop.update(range(node.lineno, node.end_lineno + 1))
+    return "\n".join(line for i, line in enumerate(code.splitlines(), 1) if i not in drop)
+
+
 def reference_module(notebooks: dict[Path, nbformat.NotebookNode]) -> str:
     parts = [
         '"""Reference implementations of the course, exported from the notebooks.\n\n'
@@ -37,5 +49,5 @@ def reference_module(notebooks: dict[Path, nbformat.NotebookNode]) -> str:
             where = f"{md.relative_to(ROOT)}, cell {cell.id}"
             if HIDDEN.search(cell.source) or any(line.lstrip().startswith(("%", "!")) for line in cell.source.splitlines()):
                 raise CourseError(f"{where}: a cell tagged export must be plain Python without hidden tests")
-            parts.append(f"# --- {where}\n{answer_code(cell.source).strip()}\n")
+            parts.append(f"# --- {where}\n{definitions_only(answer_code(cell.source)).strip()}\n")
     return "\n\n".join(parts)

@@ -4,12 +4,15 @@
 ``nde.reference``, which is generated from the notebooks' own answer cells
 (course/export.py); they are loaded on first use.
 """
+import importlib
+
 from .util import headless, needs, pick_device, seed_everything
 
 
 def __getattr__(name):
-    from . import reference
-
+    if name.startswith("__") or name == "reference":
+        raise AttributeError(name)
+    reference = importlib.import_module(".reference", __name__)
     try:
         return getattr(reference, name)
     except AttributeError:
