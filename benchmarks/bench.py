@@ -1,0 +1,599 @@
+#!/usr/bin/env python
+"""Benchmarks of the course: trainer speed, estimate accuracy, notebook and grading times.
+
+    python benchmarks/bench.py                 # everything (about 10 minutes on 2 CPU cores)
+    python benchmarks/bench.py --quick         # a smoke test: fewer repeats and seeds
+    python benchmarks/bench.py --only speed accuracy --json /tmp/bench.json
+
+Sections (benchmarks/README.md says what each number means):
+
+  speed      seconds per optimiser step of the course's ``nde.DVTrainer`` against the
+             seed notebook's loop (benchmarks/seed_loop.py), on the CPU and on CUDA
+             when there is a GPU; runs interleaved, medians reported.
+  ablation   the same timing for the seed loop with one change at a time (one forward
+             pass, no per-step sync, ...): what each change is worth.
+  accuracy   held-out error of the course's trainer against -1/2 log(1-rho^2), next to
+             the noise floor: the spread of the DV estimate with the optimal critic.
+  notebooks  wall time to execute every notebook of source/divergence/ headless.
+  grading    autograde seconds per submission (the course's own answers), through
+             the real nbgrader path of course/trial.py.
+
+Every target is printed with PASS or MISS at the end (SKIP when it cannot be measured
+here, e.g. CUDA on a machine without a GPU).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))  # nde and course, when the package is not installed
+
+from seed_loop import SeedLoop, SeedNet, seed_dv  # noqa: E402
+
+N = 1000  # samples of Z and of Z' (training), and again for the held-out set
+ITERS = 10  # minibatches per epoch
+EPOCHS = 100  # epochs of one training run
+CALLS = 10  # a run is CALLS calls of step(EPOCHS // CALLS), as the notebooks call it
+LR = 1e-3
+RHOS = (0.81, 0.9, 0.95, 0.99)
+DEFAULT_THREADS = torch.get_num_threads()  # torch's own choice on this machine, before --threads
+
+TARGETS = {
+    "cpu_speedup": "course trainer >= 2x faster per step than the seed loop on CPU",
+    "cuda_vs_cpu": "course trainer faster per step on CUDA than on this machine's CPU",
+    "accuracy": "held-out |error| within one noise-floor sd on >= 9 of 10 seeds, each rho <= 0.95",
+    "notebooks": "all notebooks execute headless in < 60 s in total",
+    "grading": "autograding takes <= 5 s per notebook",
+}
+
+
+# ----------------------------------------------------------------------------- problem
+
+def gaussian_problem(rho: float, seed: int, n: int = N, n_ref: int = N):
+    """Training and held-out samples for one rho: (Z, Z', Z_test, Z'_test), float32 numpy.
+
+    Z ~ N(0, [[1, rho], [rho, 1]]), Z' ~ N(0, I), four independent streams.
+    """
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, round(rho * 10_000)]).spawn(4)]
+
+    def joint(rng, m):
+        x = rng.standard_normal(m)
+        y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal(m)
+        return np.stack([x, y], axis=1).astype(np.float32)
+
+    def product(rng, m):
+        return rng.standard_normal((m, 2)).astype(np.float32)
+
+    return joint(streams[0], n), product(streams[1], n_ref), joint(streams[2], n), product(streams[3], n_ref)
+
+
+def truth(rho: float) -> float:
+    return -0.5 * math.log(1 - rho**2)
+
+
+def optimal_critic(z: np.ndarray, rho: float) -> np.ndarray:
+    """t*(z) = log dP/dQ(z) for P = N(0, [[1, rho], [rho, 1]]) and Q = N(0, I)."""
+    x, y = z[..., 0], z[..., 1]
+    quad = (x**2 - 2 * rho * x * y + y**2) / (1 - rho**2)
+    return -0.5 * math.log(1 - rho**2) - 0.5 * quad + 0.5 * (x**2 + y**2)
+
+
+def noise_floor(rho: float, seeds: int, n: int = N, n_ref: int = N) -> dict:
+    """Mean error and sd of the DV estimate with the optimal critic at sample size n, n'."""
+    rng = np.random.default_rng([7, round(rho * 10_000)])
+    estimates = []
+    for start in range(0, seeds, 250):
+        s = min(250, seeds - start)
+        x = rng.standard_normal((s, n))
+        z = np.stack([x, rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((s, n))], axis=-1)
+        z_ref = rng.standard_normal((s, n_ref, 2))
+        t_ref = optimal_critic(z_ref, rho)
+        top = t_ref.max(axis=1, keepdims=True)
+        log_mean_exp = top[:, 0] + np.log(np.exp(t_ref - top).mean(axis=1))
+        estimates.append(optimal_critic(z, rho).mean(axis=1) - log_mean_exp)
+    err = np.concatenate(estimates) - truth(rho)
+    return {"seeds": seeds, "mean_error": float(err.mean()), "sd": float(err.std(ddof=1))}
+
+
+# ----------------------------------------------------------------------------- trainers
+
+def course_api():
+    """nde's DVTrainer and Net, or None with the reason when they are not there yet."""
+    try:
+        import nde.reference as reference  # its own error, not that of nde's lazy lookup
+
+        return reference.DVTrainer, reference.Net
+    except Exception as exc:  # the reference module is generated; it may lack them
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def make_course(device, held_out=None):
+    DVTrainer, Net = course_api()
+
+    def make(Z, Z_ref):
+        logs = tempfile.TemporaryDirectory(prefix="bench-course-runs-", ignore_cleanup_errors=True)  # never ./runs in the tree
+        trainer = DVTrainer(Z, Z_ref, Net().to(device), ITERS, writer_params={"log_dir": logs.name},
+                            held_out=held_out, lr=LR)
+        trainer._bench_logs = logs
+        return trainer
+
+    return make
+
+
+def finish(trainer) -> None:
+    """Close a trainer's TensorBoard writer, then delete its temporary log folder."""
+    if hasattr(trainer, "close"):
+        trainer.close()
+        return
+    writer = getattr(trainer, "writer", None)
+    if writer is not None:
+        writer.close()
+    logs = getattr(trainer, "_bench_logs", None)
+    if logs is not None:
+        logs.cleanup()
+
+
+def make_seed(device):
+    def make(Z, Z_ref):
+        return SeedLoop(Z, Z_ref, SeedNet().to(device), ITERS, lr=LR)
+
+    return make
+
+
+class VariantLoop:
+    """The seed loop with the changes of the ablation switched on one by one.
+
+    concat           one forward pass on torch.cat((batch, batch_ref)) instead of two
+    sync_per_step    loss.item() every step (seed); False: the epoch's losses are read
+                     back in one transfer after the epoch
+    writer           log to TensorBoard (seed); False: no SummaryWriter at all
+    perm_on_device   torch.randperm(..., device=...) instead of on the CPU
+    adam             None (torch's default), "foreach" or "fused"
+    estimate_every   "epoch" (seed) or "call": the estimate once per step() call
+    threads          torch.set_num_threads during the run (None: leave it)
+    compile          torch.compile the network
+    """
+
+    def __init__(self, Z, Z_ref, net, *, concat=False, sync_per_step=True, writer=True, perm_on_device=False,
+                 adam=None, estimate_every="epoch", threads=None, compile=False):
+        self.Z, self.Z_ref, self.net = Z, Z_ref, net
+        self.fwd = torch.compile(net) if compile else net
+        self.concat, self.sync_per_step, self.perm_on_device = concat, sync_per_step, perm_on_device
+        self.estimate_every, self.threads = estimate_every, threads
+        kw = {"foreach": True} if adam == "foreach" else {"fused": True} if adam == "fused" else {}
+        self.optimizer = torch.optim.Adam(net.parameters(), lr=LR, **kw)
+        self._tmp, self.writer = None, None
+        if writer:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="bench-runs-", ignore_cleanup_errors=True)
+            self.writer = SummaryWriter(log_dir=self._tmp.name)
+        self.n_iter = self.n_epoch = 0
+
+    def _dv(self, Z, Z_ref):
+        if not self.concat:
+            return seed_dv(Z, Z_ref, self.fwd)
+        t = self.fwd(torch.cat((Z, Z_ref)))
+        t_Z, t_ref = t[: len(Z)], t[len(Z):]
+        return t_Z.mean() - (torch.logsumexp(t_ref, dim=0).squeeze() - math.log(len(Z_ref)))
+
+    def step(self, epochs=1):
+        saved = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            return self._step(epochs)
+        finally:
+            torch.set_num_threads(saved)
+
+    def _step(self, epochs):
+        perm_device = self.Z.device if self.perm_on_device else "cpu"
+        estimate = float("nan")
+        for e in range(epochs):
+            self.n_epoch += 1
+            order = torch.randperm(len(self.Z), device=perm_device)
+            order_ref = torch.randperm(len(self.Z_ref), device=perm_device)
+            losses = []
+            for j in range(ITERS):
+                self.n_iter += 1
+                self.optimizer.zero_grad()
+                loss = -self._dv(self.Z[order[j::ITERS]], self.Z_ref[order_ref[j::ITERS]])
+                loss.backward()
+                self.optimizer.step()
+                if self.sync_per_step:
+                    value = loss.item()
+                    if self.writer:
+                        self.writer.add_scalar("Loss/train", value, global_step=self.n_iter)
+                else:
+                    losses.append(loss.detach())
+            if losses and self.writer:
+                first = self.n_iter - len(losses) + 1
+                for i, value in enumerate(torch.stack(losses).tolist()):
+                    self.writer.add_scalar("Loss/train", value, global_step=first + i)
+            if self.estimate_every == "epoch" or e == epochs - 1:
+                with torch.no_grad():
+                    estimate = self._dv(self.Z, self.Z_ref).item()
+                if self.writer:
+                    self.writer.add_scalar("Estimate", estimate, global_step=self.n_epoch)
+        return estimate
+
+    def close(self):
+        if self.writer:
+            self.writer.close()
+            self._tmp.cleanup()
+
+
+ABLATION = {
+    "seed loop (baseline)": {},
+    "one forward pass on cat(B, B')": {"concat": True},
+    "losses read once per epoch": {"sync_per_step": False},
+    "no TensorBoard writer": {"writer": False, "sync_per_step": False},
+    "randperm on the device": {"perm_on_device": True},
+    "Adam(foreach=True)": {"adam": "foreach"},
+    "Adam(fused=True)": {"adam": "fused"},
+    "estimate once per step() call": {"estimate_every": "call"},
+    "all of the above": {"concat": True, "sync_per_step": False, "perm_on_device": True, "adam": "foreach",
+                         "estimate_every": "call"},
+}
+
+
+def make_variant(device, options):
+    def make(Z, Z_ref):
+        return VariantLoop(Z, Z_ref, SeedNet().to(device), **options)
+
+    return make
+
+
+# ----------------------------------------------------------------------------- timing
+
+def sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def build(make, device, seed=0):
+    """A fresh trainer on the problem rho = 0.9 used for every timing."""
+    Z, Z_ref, _, _ = gaussian_problem(0.9, seed)
+    torch.manual_seed(seed)
+    return make(torch.from_numpy(Z).to(device), torch.from_numpy(Z_ref).to(device))
+
+
+def timed_call(trainer, device, epochs) -> tuple[float, float]:
+    """(wall, CPU) seconds per optimiser step of one call trainer.step(epochs)."""
+    sync(device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    trainer.step(epochs)
+    sync(device)
+    steps = epochs * ITERS
+    return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
+
+
+def interleaved(contenders: dict, device, repeats, epochs, calls, baseline) -> dict:
+    """Seconds per step of each contender, measured call by call, interleaved.
+
+    Each repeat builds a fresh trainer per contender, then makes ``calls`` calls of
+    step(epochs // calls) on each, the contenders taking turns (in a shuffled order)
+    call after call.  A busy machine then slows all contenders alike, and the ratio
+    baseline / contender of the two calls of the same turn cancels most of it: the
+    reported speed-up is the median of those paired ratios.
+    """
+    names = list(contenders)
+    for name in names:  # warm-up: first-call costs (allocator, kernels, lazy imports)
+        trainer = build(contenders[name], device)
+        timed_call(trainer, device, 1)
+        finish(trainer)
+    wall = {name: [] for name in names}
+    cpu = {name: [] for name in names}
+    shuffle = random.Random(0)
+    for r in range(repeats):
+        trainers = {name: build(contenders[name], device, seed=r) for name in names}
+        for _ in range(calls):
+            shuffle.shuffle(names)
+            for name in names:
+                w, c = timed_call(trainers[name], device, epochs // calls)
+                wall[name].append(w)
+                cpu[name].append(c)
+        for t in trainers.values():
+            finish(t)
+    out = {}
+    for name in contenders:
+        ratios = [b / t for b, t in zip(wall[baseline], wall[name])]
+        out[name] = {
+            "ms_per_step": 1e3 * statistics.median(wall[name]),
+            "ms_min": 1e3 * min(wall[name]),
+            "ms_max": 1e3 * max(wall[name]),
+            "cpu_ms_per_step": 1e3 * statistics.median(cpu[name]),
+            "speedup_vs_baseline": statistics.median(ratios),
+            "cpu_speedup_vs_baseline": statistics.median(cpu[baseline]) / statistics.median(cpu[name]),
+            "calls": len(wall[name]),
+        }
+    return out
+
+
+def devices(choice: str) -> list[str]:
+    if choice == "cpu":
+        return ["cpu"]
+    if choice == "cuda":
+        return ["cuda"] if torch.cuda.is_available() else []
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def section_speed(args, results):
+    repeats = 2 if args.quick else 5
+    epochs = 20 if args.quick else EPOCHS
+    calls = 2 if args.quick else CALLS
+    DVTrainer, why = course_api()
+    out = {"epochs_per_run": epochs, "calls_per_run": calls, "repeats": repeats, "torch_threads": torch.get_num_threads()}
+    if DVTrainer is None:
+        print(f"  the course's trainer cannot be imported from nde ({why}): timing the seed loop only")
+    if not torch.cuda.is_available():
+        print("  no CUDA device here: the CUDA timings are skipped")
+    for device in devices(args.device):
+        contenders = {"seed": make_seed(device)}
+        if DVTrainer is not None:
+            contenders["course"] = make_course(device)
+        res = interleaved(contenders, device, repeats, epochs, calls, baseline="seed")
+        out[device] = res
+        print(f"  {device}: {repeats} runs of {epochs} epochs x {ITERS} steps each, as {calls} calls of step({epochs // calls}),"
+              " interleaved call by call; medians")
+        for name, r in res.items():
+            print(f"    {name:8} {r['ms_per_step']:6.2f} ms/step (fastest call {r['ms_min']:.2f}, slowest {r['ms_max']:.2f})"
+                  f"   CPU time {r['cpu_ms_per_step']:6.2f} ms/step")
+        if "course" in res:
+            c = res["course"]
+            print(f"    seed/course = {c['speedup_vs_baseline']:.2f}x wall (median of paired calls),"
+                  f" {c['cpu_speedup_vs_baseline']:.2f}x CPU time")
+    if "cpu" in out and "cuda" in out and "course" in out["cpu"]:
+        out["cuda_vs_cpu"] = out["cpu"]["course"]["ms_per_step"] / out["cuda"]["course"]["ms_per_step"]
+        print(f"  course trainer: CPU/CUDA time per step = {out['cuda_vs_cpu']:.2f}x (CPU with {torch.get_num_threads()} threads)")
+    results["speed"] = out
+
+
+def section_ablation(args, results):
+    repeats = 2 if args.quick else 3
+    epochs = 10 if args.quick else 20
+    calls = 2 if args.quick else 4
+    variants = dict(ABLATION)
+    if args.compile:
+        variants["torch.compile(net)"] = {"compile": True}
+    out = {"epochs_per_run": epochs, "calls_per_run": calls, "repeats": repeats}
+    base = "seed loop (baseline)"
+    for device in devices(args.device):
+        contenders = {name: make_variant(device, opts) for name, opts in variants.items()}
+        res = interleaved(contenders, device, repeats, epochs, calls, baseline=base)
+        if device == "cpu" and DEFAULT_THREADS != torch.get_num_threads():
+            # slow on a busy machine: a short separate measurement, two calls of one epoch
+            name = f"torch's default threads ({DEFAULT_THREADS})"
+            pair = {base: make_variant(device, {}), name: make_variant(device, {"threads": DEFAULT_THREADS})}
+            res[name] = interleaved(pair, device, repeats, 2, 2, baseline=base)[name]
+        out[device] = res
+        print(f"  {device}: {repeats} runs of {epochs} epochs x {ITERS} steps per variant, as {calls} calls,"
+              " interleaved call by call; speed-up = seed / variant (median of paired calls)")
+        print(f"    {'variant':34} {'ms/step':>8} {'fastest':>8}  {'speed-up':>8}  {'CPU-time speed-up':>17}")
+        for name, r in res.items():
+            print(f"    {name:34} {r['ms_per_step']:8.2f} {r['ms_min']:8.2f}  {r['speedup_vs_baseline']:7.2f}x"
+                  f"  {r['cpu_speedup_vs_baseline']:16.2f}x")
+    results["ablation"] = out
+
+
+def section_accuracy(args, results):
+    seeds = 3 if args.quick else 10
+    floor_seeds = 500 if args.quick else 4000
+    device = "cuda" if args.device == "cuda" and torch.cuda.is_available() else "cpu"
+    DVTrainer, Net = course_api()
+    if DVTrainer is None:
+        print(f"  the course's trainer is not in nde yet ({Net}): skipped")
+        results["accuracy"] = {"skipped": Net}
+        return
+    out = {"seeds": seeds, "device": device, "epochs": EPOCHS, "n": N}
+    print(f"  {'rho':>5} {'D':>6} {'floor sd':>9} {'floor bias':>10} {'mean err':>9} {'sd err':>7} {'worst':>7} {'within 1 sd':>11}")
+    for rho in RHOS:
+        floor = noise_floor(rho, floor_seeds)
+        errors = []
+        for seed in range(seeds):
+            Z, Z_ref, Z_test, Z_ref_test = (torch.from_numpy(a).to(device) for a in gaussian_problem(rho, seed))
+            torch.manual_seed(seed)
+            trainer = make_course(device, held_out=(Z_test, Z_ref_test))(Z, Z_ref)
+            estimate = trainer.step(EPOCHS)
+            finish(trainer)
+            errors.append(float(estimate) - truth(rho))
+        within = sum(abs(e) <= floor["sd"] for e in errors)
+        row = {"truth": truth(rho), "floor": floor, "errors": errors, "mean_error": statistics.mean(errors),
+               "sd_error": statistics.stdev(errors) if len(errors) > 1 else 0.0,
+               "worst": min(errors, key=lambda e: -abs(e)), "within_1sd": within}
+        out[str(rho)] = row
+        print(f"  {rho:5.2f} {truth(rho):6.3f} {floor['sd']:9.3f} {floor['mean_error']:+10.3f} {row['mean_error']:+9.3f}"
+              f" {row['sd_error']:7.3f} {row['worst']:+7.3f} {within:>6}/{seeds}")
+    results["accuracy"] = out
+
+
+def headless_env():
+    os.environ["NDE_HEADLESS"] = "1"
+    os.environ.setdefault("MPLBACKEND", "agg")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+
+
+def section_notebooks(args, results):
+    import nbformat
+    from nbclient import NotebookClient
+
+    headless_env()
+    paths = sorted((ROOT / "source" / "divergence").glob("*.ipynb"))
+    out = {"per_notebook": {}, "problems": {}}
+    with tempfile.TemporaryDirectory(prefix="bench-notebooks-") as tmp:
+        for path in paths:  # run copies, so that nothing a notebook writes lands in the tree
+            work = Path(tmp) / "source" / "divergence"
+            work.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, work)
+            nb = nbformat.read(work / path.name, as_version=4)
+            client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                                    resources={"metadata": {"path": str(work)}})
+            start = time.perf_counter()
+            client.execute()
+            seconds = time.perf_counter() - start
+            problems = []
+            for cell in nb.cells:
+                for o in cell.get("outputs", []):
+                    if o.output_type == "error":
+                        problems.append(f"error {o.ename}: {o.evalue}"[:120])
+                    elif o.output_type == "stream" and o.name == "stderr":
+                        problems.append("stderr: " + o.text.strip().splitlines()[0][:110] if o.text.strip() else "stderr")
+            out["per_notebook"][path.stem] = seconds
+            if problems:
+                out["problems"][path.stem] = problems
+            print(f"  {path.stem:34} {seconds:6.1f} s" + (f"   {len(problems)} problem(s): {problems[0]}" if problems else ""))
+    out["total"] = sum(out["per_notebook"].values())
+    print(f"  {'total':34} {out['total']:6.1f} s  ({len(paths)} notebooks, each in a fresh kernel)")
+    results["notebooks"] = out
+
+
+def section_grading(args, results):
+    from course.trial import run_trial
+
+    headless_env()
+    names = [p.stem for p in sorted((ROOT / "source" / "divergence").glob("*.ipynb"))]
+    out = {"notebooks": names}
+    trial = run_trial({"solutions": []})
+    whole = trial.outcomes["solutions"]
+    cells = trial.cells.get("solutions", {})
+    lost = {k: v for k, v in cells.items() if v[0] != v[1]}
+    out["whole_assignment_s"] = whole.seconds
+    out["per_notebook_amortised_s"] = whole.seconds / max(len(names), 1)
+    out["problems"] = whole.problems
+    out["cells_not_full_marks"] = {k: list(v) for k, v in lost.items()}
+    print(f"  whole assignment ({len(names)} notebooks, one nbgrader process): {whole.seconds:.1f} s"
+          f" = {out['per_notebook_amortised_s']:.1f} s per notebook"
+          + (f"; cells short of full marks: {lost}" if lost else "; full marks"))
+    for p in whole.problems:
+        print(f"    {p}")
+    if not args.quick:
+        out["per_notebook_alone_s"] = {}
+        for name in names:
+            t = run_trial({"solutions": []}, notebooks=[name])
+            out["per_notebook_alone_s"][name] = t.outcomes["solutions"].seconds
+            print(f"    {name:32} graded alone: {t.outcomes['solutions'].seconds:5.1f} s (nbgrader start-up included)")
+    results["grading"] = out
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+def verdicts(results) -> dict:
+    v = {}
+    speed = results.get("speed", {})
+    cpu = speed.get("cpu", {})
+    if "course" in cpu:
+        ratio = cpu["course"]["speedup_vs_baseline"]
+        v["cpu_speedup"] = ("PASS" if ratio >= 2 else "MISS", f"{ratio:.2f}x")
+    else:
+        v["cpu_speedup"] = ("SKIP", "not measured (no course trainer or section not run)")
+    if "cuda_vs_cpu" in speed:
+        r = speed["cuda_vs_cpu"]
+        v["cuda_vs_cpu"] = ("PASS" if r > 1 else "MISS", f"CPU/CUDA = {r:.2f}x")
+    else:
+        v["cuda_vs_cpu"] = ("SKIP", "no CUDA device here" if not torch.cuda.is_available() else "not measured")
+    acc = results.get("accuracy", {})
+    rows = {k: r for k, r in acc.items() if isinstance(r, dict) and "within_1sd" in r and float(k) <= 0.95}
+    if rows:
+        seeds = acc["seeds"]
+        need = math.ceil(0.9 * seeds)
+        ok = all(r["within_1sd"] >= need for r in rows.values())
+        v["accuracy"] = ("PASS" if ok else "MISS", ", ".join(f"rho {k}: {r['within_1sd']}/{seeds}" for k, r in rows.items()))
+    else:
+        v["accuracy"] = ("SKIP", "not measured")
+    nbs = results.get("notebooks")
+    if nbs:
+        clean = not nbs["problems"]
+        ok = nbs["total"] < 60 and clean
+        v["notebooks"] = ("PASS" if ok else "MISS", f"{nbs['total']:.1f} s" + ("" if clean else f", problems in {sorted(nbs['problems'])}"))
+    else:
+        v["notebooks"] = ("SKIP", "not measured")
+    g = results.get("grading")
+    if g:
+        worst = max(g.get("per_notebook_alone_s", {}).values(), default=None)
+        amort = g["per_notebook_amortised_s"]
+        ok = amort <= 5 and not g["cells_not_full_marks"]
+        detail = f"{amort:.1f} s per notebook in a whole submission"
+        if worst is not None:
+            detail += f"; slowest graded alone {worst:.1f} s"
+        if g["cells_not_full_marks"]:
+            detail += f"; reference lost points in {sorted(g['cells_not_full_marks'])}"
+        v["grading"] = ("PASS" if ok else "MISS", detail)
+    else:
+        v["grading"] = ("SKIP", "not measured")
+    return v
+
+
+SECTIONS = {
+    "speed": section_speed,
+    "ablation": section_ablation,
+    "accuracy": section_accuracy,
+    "notebooks": section_notebooks,
+    "grading": section_grading,
+}
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "torch": torch.__version__, "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+    try:
+        info["load_average"] = os.getloadavg()
+    except OSError:
+        pass
+    return info
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and seeds: a smoke test")
+    parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
+                        help="devices to time (all: the CPU, and CUDA when present)")
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--compile", action="store_true", help="add torch.compile(net) to the ablation (slow to start)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads for every run (default 1; 0: torch's default, "
+                             f"{DEFAULT_THREADS} here). Small nets on a busy machine: see README")
+    parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    results = {"machine": machine(), "quick": args.quick, "threads": torch.get_num_threads()}
+    m = results["machine"]
+    print(f"torch {m['torch']} on {m['cpu_count']} CPU cores ({m['torch_threads']} torch threads)"
+          + (f", GPU {m['cuda']}" if m["cuda"] else ", no GPU") + (f"; load average {m['load_average'][0]:.2f}" if "load_average" in m else ""))
+    for name in args.only or list(SECTIONS):
+        print(f"\n[{name}]")
+        start = time.perf_counter()
+        SECTIONS[name](args, results)
+        print(f"  ({time.perf_counter() - start:.0f} s)")
+
+    results["verdicts"] = verdicts(results)
+    print("\n[targets]")
+    for key, (verdict, detail) in results["verdicts"].items():
+        print(f"  {verdict:4}  {TARGETS[key]}: {detail}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
