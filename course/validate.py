@@ -1,0 +1,117 @@
+"""Self-check for students: ``python -m course validate NOTEBOOK.ipynb [...]``.
+
+Runs each notebook from top to bottom in a fresh kernel, as the grader will, and exits
+with status 1 when an answer is missing or a visible test fails (plain ``nbgrader
+validate`` exits 0 even then: jupyter/nbgrader#1908).  Passing here means the visible
+tests pass; the hidden tests that grading adds can still find mistakes.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+WARNINGS_ONLY = re.compile(r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*\n(?:[ \t]+[^\n]*\n)*)+\Z")
+"""stderr made only of Python warnings; the same pattern as IgnorePattern in nbgrader_config.py."""
+
+TEXT_STUB = "YOUR ANSWER HERE"
+
+
+def _error(cell) -> str | None:
+    for out in cell.get("outputs", []):
+        if out.output_type == "error":
+            value = re.sub(r"\x1b\[[0-9;]*m", "", str(out.get("evalue", ""))).strip().splitlines()
+            return f"{out.ename}: {value[0][:150]}" if value else out.ename
+    return None
+
+
+def _stderr(cell) -> str | None:
+    text = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr")
+    if text and not WARNINGS_ONLY.search(text):
+        return text.strip().splitlines()[0][:150] if text.strip() else "(blank)"
+    return None
+
+
+def _hidden_only(source: str) -> bool:
+    """A test cell with nothing but its docstring: the student's copy has no visible test."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
+
+
+def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
+    """Execute the notebook at ``path`` headless in its own folder; errors stay in the outputs."""
+    from nbclient import NotebookClient
+
+    os.environ.setdefault("NDE_HEADLESS", "1")
+    os.environ.setdefault("MPLBACKEND", "agg")
+    nb = nbformat.read(path, as_version=4)
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    client = NotebookClient(
+        nb, timeout=timeout or int(os.environ.get("NDE_CELL_TIMEOUT", 60)), kernel_name=kernel, allow_errors=True,
+        interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    return nb
+
+
+def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[str]]:
+    """(number of passing tests, one line per problem) for an executed notebook."""
+    passed, problems = 0, []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id", "?")
+        if meta.get("solution") and cell.cell_type == "markdown":
+            if TEXT_STUB in cell.source:
+                problems.append(f"MISSING  {gid}: written answer not given yet")
+        elif meta.get("solution") and cell.cell_type == "code":
+            error = _error(cell)
+            if error and error.startswith("NotImplementedError"):
+                problems.append(f"MISSING  {gid}: answer not written yet (the cell raises NotImplementedError)")
+            elif error:
+                problems.append(f"ERROR    {gid}: the answer cell fails: {error}")
+        elif meta.get("grade") and cell.cell_type == "code":
+            error, stderr = _error(cell), _stderr(cell)
+            if not error and _hidden_only(cell.source):
+                continue  # nothing visible to check here: its tests are added at grading time
+            if error:
+                problems.append(f"FAIL     {gid}: {error}")
+            elif stderr:
+                problems.append(f"FAIL     {gid}: writes to stderr, which scores 0: {stderr}")
+            else:
+                passed += 1
+    return passed, problems
+
+
+def main(notebooks: list[str]) -> int:
+    status = 0
+    for name in notebooks:
+        path = Path(name)
+        try:
+            nb = run(path)
+        except Exception as exc:  # noqa: BLE001 (whatever stops the run is reported to the student)
+            print(f"{path.name}: could not run it: {type(exc).__name__}: {str(exc).strip()[:300]}")
+            status = 1
+            continue
+        passed, problems = summarize(nb)
+        failed = sum(p.startswith(("FAIL", "ERROR")) for p in problems)
+        missing = sum(p.startswith("MISSING") for p in problems)
+        verdict = "OK" if not problems else "NOT YET"
+        print(f"{path.name}: {verdict}: {passed} visible tests passed, {failed} failed, {missing} answers missing")
+        for p in problems:
+            print(f"  {p}")
+        if problems:
+            status = 1
+    if status == 0:
+        print("All visible tests pass.  Hidden tests run at grading time may still find mistakes.")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,68 @@
+"""Feedback shows the visible tests' results and never the hidden tests or the course's answers."""
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course import ASSIGNMENT, ROOT
+from course.examples import load_catalog, write_submission
+from course.grade import autograde, nbgrader, prepare_gradebook
+
+pytestmark = pytest.mark.slow
+NOTEBOOK = "02_gradient_descent"
+
+
+@pytest.fixture(scope="module")
+def feedback(tmp_path_factory) -> dict[str, str]:
+    """student -> text of the feedback HTML for 02, for a wrong answer and an untouched copy."""
+    course = tmp_path_factory.mktemp("feedback-course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for tree in ("source", "release"):
+        (course / tree / ASSIGNMENT).mkdir(parents=True)
+        shutil.copy(ROOT / tree / ASSIGNMENT / f"{NOTEBOOK}.ipynb", course / tree / ASSIGNMENT)
+    prepare_gradebook(course)
+    write_submission(course, "wrong", ASSIGNMENT, [v for v in load_catalog() if v.name == "descent_keeps_gradient"])
+    write_submission(course, "untouched", ASSIGNMENT, fill=False)
+    autograde(course)
+    status, log = nbgrader(["generate_feedback", ASSIGNMENT, "--force", "--log-level=WARN"], course)
+    assert status == 0, log
+    out = {}
+    for student in ("wrong", "untouched"):
+        page = (course / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text(encoding="utf-8")
+        out[student] = html.unescape(re.sub(r"<[^>]+>", "", page))
+    return out
+
+
+def hidden_and_answer_code() -> list[str]:
+    """Lines that only the source notebook has: hidden tests and the course's answers."""
+    import nbformat
+
+    nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    secret = ["BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]
+    for cell in nb.cells:
+        for block in re.findall(r"### BEGIN (?:HIDDEN TESTS|SOLUTION)\n(.*?)### END", cell.source, re.S):
+            secret += [line.strip() for line in block.splitlines() if len(line.strip()) > 12]
+    return secret
+
+
+@pytest.mark.parametrize("student", ["wrong", "untouched"])
+def test_feedback_hides_hidden_tests_and_answers(feedback, student):
+    secret = hidden_and_answer_code()
+    assert any(s.startswith("check.descent_iterates") for s in secret)
+    if student == "wrong":  # the student's own answer is the course's minus one line: only the hidden tests count
+        secret = [s for s in secret if "check." in s or "HIDDEN" in s or "nde.checks" in s]
+    leaked = [s for s in secret if s in feedback[student]]
+    assert not leaked, f"the feedback of {student} shows {leaked}"
+
+
+def test_feedback_shows_the_results(feedback):
+    text = feedback["wrong"]
+    scores = re.findall(r"Score: ([\d.]+) / ([\d.]+)", text)
+    assert ("4.0", "10.0") in scores or ("5.0", "7.0") in scores, scores[:3]
+    assert "the update rule gives" in text, "the hidden test's message to the student is missing"
+    assert "descend reproduces the iterates" in text, "the test cell's docstring (what it checks) is missing"
+    assert "NotImplementedError" in feedback["untouched"]

@@ -1,0 +1,69 @@
+"""`python -m course validate` fails on a missing answer or a failing visible test, and
+warnings on stderr are not failures (in grading and in validation)."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from course import ROOT
+from course.validate import WARNINGS_ONLY, main, run, summarize
+
+from .broken.cases import answer, cases, submission
+
+pytestmark = pytest.mark.slow
+
+
+def save(nb, path):
+    import nbformat
+
+    nbformat.write(nb, path)
+    return path
+
+
+def test_cli_passes_a_complete_notebook(tmp_path):
+    path = save(submission(), tmp_path / "02_gradient_descent.ipynb")
+    done = subprocess.run([sys.executable, "-m", "course", "validate", str(path)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK" in done.stdout
+
+
+def test_missing_answers_and_failing_visible_tests_exit_1(tmp_path, capsys):
+    untouched = tmp_path / "untouched" / "02_gradient_descent.ipynb"
+    untouched.parent.mkdir()
+    untouched.write_text((ROOT / "release" / "divergence" / "02_gradient_descent.ipynb").read_text())
+    wrong = save(answer(submission(), "loss", inside="return torch.exp(w)  # forgets z"), tmp_path / "wrong.ipynb")
+    assert main([str(untouched), str(wrong)]) == 1
+    out = capsys.readouterr().out
+    assert "MISSING  loss: answer not written yet" in out
+    assert "MISSING  infimum: written answer" in out
+    assert re.search(r"FAIL +loss_values: AssertionError: for z = -1", out), out
+    assert "wrong.ipynb: NOT YET" in out
+
+
+def test_warnings_on_stderr_are_not_failures(tmp_path):
+    """The batch's `warns` student makes Python and PyTorch warn inside test cells; it
+    keeps every point there (tests/test_broken.py) and validates here."""
+    nb = run(save_writer(cases()["warns"].writer, tmp_path))
+    warned = {c.metadata["nbgrader"]["grade_id"]: "".join(o.text for o in c.outputs if o.get("name") == "stderr")
+              for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    warned = {k: v for k, v in warned.items() if v}
+    assert {"loss_values", "loss_gradient", "descent_step"} <= set(warned), warned  # the case is not vacuous
+    assert "UserWarning" in warned["descent_step"] and "clone" in warned["descent_step"]  # PyTorch's own warning
+    assert all(WARNINGS_ONLY.search(text) for text in warned.values()), warned
+    assert summarize(nb) == (3, [])
+
+
+def test_the_warning_pattern_is_the_graders():
+    config = (ROOT / "nbgrader_config.py").read_text()
+    assert f'c.IgnorePattern.pattern = r"{WARNINGS_ONLY.pattern}"' in config
+    assert not WARNINGS_ONLY.search("Traceback (most recent call last):\n")
+    assert not WARNINGS_ONLY.search("/x.py:3: UserWarning: fine\n  warn()\nERROR: the data is gone\n")
+    assert not WARNINGS_ONLY.search("computing L\n")
+
+
+def save_writer(writer, folder):
+    writer(folder)
+    return folder / "02_gradient_descent.ipynb"
