@@ -124,13 +124,14 @@ def course_api():
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def make_course(device, held_out=None):
+def make_course(device, held_out=None, **optimizer_kwargs):
     DVTrainer, Net = course_api()
+    optimizer_kwargs.setdefault("lr", LR)
 
     def make(Z, Z_ref):
         logs = tempfile.TemporaryDirectory(prefix="bench-course-runs-", ignore_cleanup_errors=True)  # never ./runs in the tree
         trainer = DVTrainer(Z, Z_ref, Net().to(device), ITERS, writer_params={"log_dir": logs.name},
-                            held_out=held_out, lr=LR)
+                            held_out=held_out, **optimizer_kwargs)
         trainer._bench_logs = logs
         return trainer
 
@@ -377,6 +378,9 @@ def section_ablation(args, results):
     base = "seed loop (baseline)"
     for device in devices(args.device):
         contenders = {name: make_variant(device, opts) for name, opts in variants.items()}
+        if course_api()[0] is not None:  # the course's trainer as it is, and with fused Adam
+            contenders["course trainer"] = make_course(device)
+            contenders["course trainer, Adam(fused=True)"] = make_course(device, fused=True)
         res = interleaved(contenders, device, repeats, epochs, calls, baseline=base)
         if device == "cpu" and DEFAULT_THREADS != torch.get_num_threads():
             # slow on a busy machine: a short separate measurement, two calls of one epoch
