@@ -10,15 +10,21 @@ import torch
 
 
 def pick_device(verbose: bool = True) -> torch.device:
-    """The GPU when PyTorch sees one, else the CPU; say which."""
+    """The GPU when PyTorch sees one, else the CPU; say which.
+
+    On the CPU, PyTorch is limited to one thread: the course's tensors are so small
+    that splitting each operation across threads costs more than it saves, and on a
+    busy machine several threads wait for each other (benchmarks/README.md measures it).
+    """
     if torch.cuda.is_available():
         device = torch.device("cuda")
         if verbose:
             print("Using the GPU:", torch.cuda.get_device_name(device))
     else:
         device = torch.device("cpu")
+        torch.set_num_threads(1)
         if verbose:
-            print("No GPU found: using the CPU.")
+            print("No GPU found: using the CPU (one thread, fastest for this small network).")
     return device
 
 

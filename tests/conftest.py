@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 from course import ASSIGNMENT, ROOT
 
 os.environ.setdefault("MPLBACKEND", "agg")
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only contend (benchmarks/README.md)
 
 
 def notebook_paths(tree: str) -> list[Path]:
