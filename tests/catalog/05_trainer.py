@@ -1,0 +1,51 @@
+"""Variants of the answers of 05_trainer (see tests/catalog/README.md)."""
+from course.examples import Variant
+
+V = Variant
+NB = "05_trainer"
+VARIANTS = [
+    # --- wrong answers --------------------------------------------------------------
+    V("trainer_batch_by_epoch", NB, "trainer",
+      "ERRATA #8: batches indexed with the epoch counter, so an epoch repeats one batch",
+      frozenset({"trainer_batches"}),
+      edits=(("        for _ in range(epochs):\n", "        for i in range(epochs):\n"),
+             ("idx[j::k], idx_ref[j::k]", "idx[i::k], idx_ref[i::k]"))),
+    V("trainer_estimate_on_globals", NB, "trainer",
+      "ERRATA #9: the estimate uses the notebook's Z, Z_ref instead of the trainer's data",
+      frozenset({"trainer_estimate"}),
+      edits=(("estimate = DV(Z_eval, Z_ref_eval, self.net).item()", "estimate = DV(Z, Z_ref, self.net).item()"),)),
+    V("trainer_loss_at_epoch_step", NB, "trainer",
+      "ERRATA #11: every iteration's loss logged at the epoch's step",
+      frozenset({"trainer_logging"}),
+      edits=(('"Loss/train", value, global_step=self.n_iter)', '"Loss/train", value, global_step=self.n_epoch)'),)),
+    V("trainer_in_sample_estimate", NB, "trainer",
+      "reports the estimate on the training samples even when held-out samples are given",
+      frozenset({"trainer_estimate"}),
+      edits=(("Z_eval, Z_ref_eval = self.held_out if self.held_out is not None else (self.Z, self.Z_ref)",
+              "Z_eval, Z_ref_eval = self.Z, self.Z_ref"),)),
+    V("trainer_never_steps", NB, "trainer",
+      "computes the gradients but never calls optimizer.step(): the network never learns",
+      frozenset({"trainer_steps", "trainer_accuracy"}),
+      edits=(("                self.optimizer.step()\n", ""),)),
+    V("trainer_never_zeroes", NB, "trainer",
+      "never resets the gradients, so each step uses the sum of all earlier gradients",
+      frozenset({"trainer_steps", "trainer_accuracy"}),
+      edits=(("                self.optimizer.zero_grad()\n", ""),)),
+    V("trainer_hard_coded", NB, "trainer",
+      "returns the closed form for the notebook's rho instead of an estimate",
+      frozenset({"trainer_estimate", "trainer_accuracy"}),
+      edits=(("estimate = DV(Z_eval, Z_ref_eval, self.net).item()", "estimate = -0.5 * math.log(1 - rho**2)"),)),
+    # --- correct alternatives -----------------------------------------------------------
+    V("trainer_chunked_batches", NB, "trainer",
+      "contiguous batches idx.chunk(k)[j] instead of strided ones idx[j::k]",
+      edits=(("idx[j::k], idx_ref[j::k]", "idx.chunk(k)[j], idx_ref.chunk(k)[j]"),)),
+    V("trainer_item_every_step", NB, "trainer",
+      "logs loss.item() at every step (a sync per step: slower on a GPU, but correct)",
+      edits=(("            losses = torch.empty(k, device=self.device)  # stays on the device: no sync per step\n", ""),
+             ("                losses[j] = loss.detach()\n",
+              "                self.n_iter += 1\n"
+              "                self.writer.add_scalar(\"Loss/train\", loss.item(), global_step=self.n_iter)\n"),
+             ("            for value in losses.tolist():  # one copy to the CPU per epoch\n"
+              "                self.n_iter += 1\n"
+              "                self.writer.add_scalar(\"Loss/train\", value, global_step=self.n_iter)\n", ""))),
+]
