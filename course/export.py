@@ -25,14 +25,17 @@ def answer_code(source: str) -> str:
 
 
 def definitions_only(code: str) -> str:
-    """Drop the cell's top-level expressions (the demonstration call that ends an answer
-    cell): importing the module must define things, not compute or print them."""
-    tree = ast.parse(code)
-    drop = set()
-    for node in tree.body:
-        if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant):
-            drop.update(range(node.lineno, node.end_lineno + 1))
-    return "\n".join(line for i, line in enumerate(code.splitlines(), 1) if i not in drop)
+    """Keep a cell's imports, functions and classes; drop every other top-level statement
+    (such as the demonstration that ends an answer cell): importing the module must
+    define things, not compute or print them."""
+    keep_types = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    lines = code.splitlines()
+    kept = []
+    for node in ast.parse(code).body:
+        if isinstance(node, keep_types):
+            start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            kept.append("\n".join(lines[start - 1 : node.end_lineno]))
+    return "\n\n\n".join(kept)
 
 
 def reference_module(notebooks: dict[Path, nbformat.NotebookNode]) -> str:

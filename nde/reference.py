@@ -6,7 +6,6 @@ notebooks/: edit those cells, never this file.
 
 
 # --- notebooks/divergence/01_problem.md, cell 01-001
-# Run this cell: the library used by the definitions that later notebooks import.
 import numpy as np
 
 
@@ -30,7 +29,6 @@ def draw_samples(rho, n, n_ref, seed):
 
 
 # --- notebooks/divergence/01_problem.md, cell 01-021
-# Run this cell.
 def draw_problem(seed=0, n=1000, n_ref=1000):
     """The lesson's problem: rho = 1 - 0.19 U in (0.81, 1], then samples Z, Z_ref for it.
 
@@ -44,12 +42,21 @@ def draw_problem(seed=0, n=1000, n_ref=1000):
 
 
 # --- notebooks/divergence/03_network.md, cell 03-001
-# Run this cell: the libraries used below.
 import matplotlib.pyplot as plt
+
+
 import numpy as np
+
+
 import seaborn as sns
+
+
 import torch
+
+
 from torch import nn
+
+
 from torch.nn import functional as F
 
 
@@ -74,7 +81,6 @@ class Net(nn.Module):
 
 
 # --- notebooks/divergence/03_network.md, cell 03-020
-# Run this cell.
 def heatmap(net, ax=None, lim=5, grid=60):
     """Draw t(x, y) of a network with two inputs on the square [-lim, lim]^2 as a heatmap.
 
@@ -97,10 +103,12 @@ def heatmap(net, ax=None, lim=5, grid=60):
 
 
 # --- notebooks/divergence/04_dv_bound.md, cell 04-001
-# Run this cell: the libraries used by DV, which later notebooks import.
 import math
 
+
 import torch
+
+
 from torch import nn
 
 
@@ -112,13 +120,10 @@ def DV(Z, Z_ref, net):
     return t.mean() - (t_ref.logsumexp(0) - math.log(len(t_ref)))  # (a) - [(b) - (c)]
 
 
-if __name__ == "__main__":  # in this notebook; not when a later notebook imports DV from nde
-    print("DV of the untrained network:", DV(Z, Z_ref, net))
-
-
 # --- notebooks/divergence/05_trainer.md, cell 05-001
-# Run this cell: the libraries the trainer uses.
 import torch
+
+
 from torch.utils.tensorboard import SummaryWriter
 
 
@@ -177,9 +182,3 @@ class DVTrainer:
                 estimate = DV(Z_eval, Z_ref_eval, self.net).item()
             self.writer.add_scalar("Estimate", estimate, global_step=self.n_epoch)
         return estimate
-
-
-if __name__ == "__main__":  # in the notebook; not when a later notebook imports the class from nde
-    torch.manual_seed(SEED)
-    first_try = DVTrainer(Z, Z_ref, Net().to(DEVICE), N_ITERS_PER_EPOCH, writer_params={"log_dir": f"{LOG_DIR}/first_try"})
-    print("estimate after one epoch:", first_try.step())
