@@ -37,8 +37,10 @@ ACCURACY_LR = 3e-3
 # stays below the gaps of the wrong answers: never stepping -0.337 (= -D), the closed form
 # for the notebook's rho +0.277, never zeroing the gradients far off.  With the second
 # training for a miss (trainer_accuracy), the check failed the reference 0/200 times.
+# Up to three independent trainings: with a miss rate of 5/200 per training, a correct
+# trainer loses these points with probability about (5/200)^3 = 1.6e-5 per grading.
 ACCURACY_TOL = 0.25
-ACCURACY_OFFSETS = (20, 40)  # grading-seed offsets of the first and the second training
+ACCURACY_OFFSETS = (20, 40, 60)  # grading-seed offsets of the independent trainings
 
 
 def _device(namespace: dict) -> torch.device:
@@ -275,7 +277,8 @@ def trainer_accuracy(DVTrainer, namespace: dict) -> None:
 
     A correct trainer lands outside the band in about 2.5% of trainings (a network that
     overfits a sparse region of Z' makes the held-out log-average blow up), so a trainer
-    outside it gets a second, independent training: both must miss to lose the points.
+    outside it gets another independent training, up to three: all must miss to lose
+    the points.
     """
     D = truth(ACCURACY_RHO)
     errors = []
