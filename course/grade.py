@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,8 +157,10 @@ def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
     except (ValueError, UnicodeDecodeError) as exc:
         return None, f"{path.name} is not valid JSON ({exc}): not graded, 0 points"
     try:
-        nb = nbformat.reads(text.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # repeated cell ids: repaired and reported below
+            nb = nbformat.reads(text.decode("utf-8"), as_version=4)
+            nbformat.validate(nb)
     except Exception as exc:  # noqa: BLE001 (any reason a notebook cannot be read is the student's)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"{path.name} is not a Jupyter notebook ({first[:120]}): not graded, 0 points"
@@ -276,7 +279,7 @@ def _cell_errors(path: Path) -> list[str]:
 
 
 def _zero(course: Path, student: str, assignment: str, name: str) -> None:
-    """Score 0 the automatic grades of a notebook that could not be graded (hand grades stay)."""
+    """Score 0 a notebook that could not be graded (scores already given by hand stay)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -284,9 +287,8 @@ def _zero(course: Path, student: str, assignment: str, name: str) -> None:
             nb = gb.find_submission_notebook(name, assignment, student)
         except MissingEntry:
             return
-        for g in nb.grades:
-            if g.cell.cell_type == "code":
-                g.auto_score, g.needs_manual_grade = 0, False
+        for g in nb.grades:  # as nbgrader does for a missing notebook; hand scores (manual_score) stay
+            g.auto_score, g.needs_manual_grade = 0, False
         gb.db.commit()
     stale = course / "autograded" / student / assignment / f"{name}.ipynb"
     if stale.exists():
@@ -297,7 +299,8 @@ def _record_zeros(course: Path, student: str, assignment: str) -> None:
     """A submission with nothing to grade: every automatic grade 0, hand grades kept."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student)
         names = [nb.notebook.name for nb in submission.notebooks]
@@ -380,10 +383,12 @@ def _grade_student(course: Path, student: str, assignment: str, names: list[str]
                 _zero(course, student, assignment, started[-1])
                 problems.append(f"{started[-1]}: stopped after {NOTEBOOK_BUDGET_S} s (the time budget of a notebook): "
                                 "its tests score 0")
+            crashed = started[-1] if started and ("Kernel died" in log or "DeadKernelError" in log) else None
             for name in names:
                 if name in done or staged.get(name, 0) is None or not (course / "submitted" / student / assignment / f"{name}.ipynb").exists():
                     continue
-                _grade_alone(run, course, student, assignment, name, staged, problems)
+                _grade_alone(run, course, student, assignment, name, staged, problems,
+                             culprit=_culprit(log) if name == crashed else None)
     for name in names:
         for p in _cell_errors(course / "autograded" / student / assignment / f"{name}.ipynb"):
             if p not in problems:
@@ -391,16 +396,22 @@ def _grade_student(course: Path, student: str, assignment: str, names: list[str]
     return Outcome(student, time.perf_counter() - start, problems)
 
 
-def _grade_alone(run, course: Path, student: str, assignment: str, name: str, staged: dict, problems: list[str]) -> None:
-    """Grade one notebook by itself; take out cells that kill the kernel."""
+def _grade_alone(run, course: Path, student: str, assignment: str, name: str, staged: dict, problems: list[str],
+                 culprit: str | None = None) -> None:
+    """Grade one notebook by itself; take out cells that kill the kernel (``culprit``: one known already)."""
     taken: list[str] = []
+    if culprit:
+        if name not in staged or staged[name] is None:
+            staged[name] = nbformat.read(course / "submitted" / student / assignment / f"{name}.ipynb", as_version=4)
+        gid = _take_out(staged[name], culprit)
+        if gid:
+            taken.append(gid)
     for _ in range(CRASH_RETRIES + 1):
         status, log = run(name, ["--OverwriteCells.add_missing_cells=False"] if taken else [])
         if not status:
             zeroed = _zero_unscored(course, student, assignment, name)
             if taken:
-                problems.append(f"{name}: the kernel died in {', '.join(taken)}: "
-                                f"{'taken out' if len(taken) > 1 else 'taken out'} and graded again"
+                problems.append(f"{name}: the kernel died in {', '.join(taken)}: taken out and graded again"
                                 + (f" ({', '.join(zeroed)} scored 0)" if zeroed else ""))
             return
         if status == -9:

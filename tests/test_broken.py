@@ -19,43 +19,34 @@ pytestmark = pytest.mark.slow
 CELL_TIMEOUT_S = "6"  # the per-cell limit while testing; an infinite loop costs 5 cells x 6 s
 
 
-@pytest.fixture(scope="module")
-def batch():
-    mp = pytest.MonkeyPatch()
-    mp.setenv("NDE_CELL_TIMEOUT", CELL_TIMEOUT_S)
-    mp.setattr(grade, "NOTEBOOK_BUDGET_S", 150)
+def test_broken_submissions_in_one_batch(monkeypatch):
+    """One batch (one test, so that pytest-xdist grades it once): every case loses exactly
+    its points, with a reason; ordinary students get the marks they get alone; every
+    student has a grade for every test cell in the gradebook."""
+    monkeypatch.setenv("NDE_CELL_TIMEOUT", CELL_TIMEOUT_S)
+    monkeypatch.setattr(grade, "NOTEBOOK_BUDGET_S", 150)
     start = time.perf_counter()
-    try:
-        trial = run_trial({name: case.writer for name, case in cases().items()}, notebooks=[NOTEBOOK])
-    finally:
-        mp.undo()
+    trial = run_trial({name: case.writer for name, case in cases().items()}, notebooks=[NOTEBOOK])
     print(f"\nbatch of {len(cases())} students graded in {time.perf_counter() - start:.0f} s")
-    for name, outcome in sorted(trial.outcomes.items()):
-        print(f"  {name:<11} {outcome.seconds:5.1f} s  {trial.cells.get(name)}  {outcome.problems}")
-    return trial
-
-
-@pytest.mark.parametrize("student", sorted(cases()))
-def test_fair_score_with_a_reason(batch, student):
-    case = cases()[student]
-    cells = batch.cells.get(student, {})
-    assert set(cells) == ALL, f"{student}: the gradebook lacks grades for {sorted(ALL - set(cells))}"
-    lost = {gid for gid, (score, max_score) in cells.items() if score < max_score}
-    assert lost == case.loses, f"{student}: lost {sorted(lost)}, expected {sorted(case.loses)}; {batch.outcomes[student].problems}"
-    for gid in case.loses:
-        assert cells[gid][0] == 0, f"{student}: {gid} kept part of its points"
-    problems = " | ".join(batch.outcomes[student].problems)
-    if case.reason:
-        assert case.reason.lower() in problems.lower(), f"{student}: no reason naming {case.reason!r}: {problems}"
-    elif not case.loses:
-        assert not problems, f"{student}: nothing is wrong, yet the grader reports {problems}"
-
-
-def test_ordinary_students_are_unaffected(batch):
-    """The same marks as alone: full for the course's answers, the catalog's for the wrong one."""
-    assert all(score == max_score for score, max_score in batch.cells["ok"].values())
-    assert batch.cells["wrong"]["descent_step"] == (1.0, 1.0)
-    assert batch.cells["wrong"]["descent_iterates"] == (0.0, 2.0)
+    errors = []
+    for student, case in sorted(cases().items()):
+        cells, problems = trial.cells.get(student, {}), trial.outcomes[student].problems
+        print(f"  {student:<11} {trial.outcomes[student].seconds:5.1f} s  {cells}  {problems}")
+        if set(cells) != ALL:
+            errors.append(f"{student}: the gradebook lacks grades for {sorted(ALL - set(cells))}")
+            continue
+        lost = {gid for gid, (score, top) in cells.items() if score < top}
+        if lost != case.loses or any(cells[gid][0] != 0 for gid in case.loses):
+            errors.append(f"{student}: scores {cells}, expected to lose exactly {sorted(case.loses)}; {problems}")
+        text = " | ".join(problems).lower()
+        if case.reason and case.reason.lower() not in text:
+            errors.append(f"{student}: no reason naming {case.reason!r}: {problems}")
+        if not case.reason and not case.loses and problems:
+            errors.append(f"{student}: nothing is wrong, yet the grader reports {problems}")
+    # the ordinary students: full marks for the course's answers, the catalog's marks for the wrong one
+    assert all(score == top for score, top in trial.cells["ok"].values())
+    assert trial.cells["wrong"]["descent_step"] == (1.0, 1.0) and trial.cells["wrong"]["descent_iterates"] == (0.0, 2.0)
+    assert not errors, "\n".join(errors)
 
 
 def test_a_notebook_past_its_budget_is_stopped(monkeypatch):
