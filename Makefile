@@ -20,7 +20,7 @@ grade: $(STAMP)
 ## the tests (CI runs exactly this); the browser test needs Debian's Chromium
 test: $(STAMP)
 	bash scripts/install_browser.sh
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --dist loadfile
 
 regenerate: $(STAMP)
 	$(PY) -m course regenerate

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from contextlib import contextmanager
 
 import numpy as np
@@ -54,4 +55,7 @@ def needs(*names: str):
     try:
         yield
     except NotImplementedError:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            plt.close("all")  # no half-drawn figure above the message
         print(f"This cell needs your {' and '.join(names)} from above: answer that exercise, then run this cell again.")
