@@ -146,8 +146,7 @@ class DVTrainer:
         self.Z_ref = self._on_device(Z_ref)
         self.held_out = None if held_out is None else tuple(self._on_device(s) for s in held_out)
         self.n_iters_per_epoch = n_iters_per_epoch
-        if self.device.type == "cuda":
-            optimizer_kwargs.setdefault("fused", True)  # one kernel for the whole update
+        optimizer_kwargs.setdefault("fused", True)  # the whole Adam update in one kernel, on the CPU as on a GPU
         self.optimizer = torch.optim.Adam(net.parameters(), **optimizer_kwargs)
         self.writer = SummaryWriter(**(writer_params or {}))  # a new folder under runs/ by default
         self.n_iter = self.n_epoch = 0  # counters of iterations and epochs, for the log
