@@ -31,6 +31,8 @@ class Variant:
                 occurring exactly once; or ``code``: the whole new cell
     catches:    grade_ids of the test cells that must lose their points; empty for a
                 correct alternative, which must keep every point
+    maybe:      test cells that may or may not lose points (a wrong trainer that a
+                random training can still get right); neither outcome is asserted
     """
 
     name: str
@@ -40,6 +42,7 @@ class Variant:
     catches: frozenset[str] = field(default_factory=frozenset)
     edits: tuple[tuple[str, str], ...] = ()
     code: str | None = None
+    maybe: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def correct(self) -> bool:
@@ -99,11 +102,20 @@ def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbforma
     return nb
 
 
-def write_submission(course: Path, student: str, assignment: str, variants: list[Variant] = (), fill: bool = True) -> None:
-    """Write ``submitted/<student>/<assignment>/`` under ``course`` from its source and release."""
+def write_submission(
+    course: Path, student: str, assignment: str, variants: list[Variant] = (), fill: bool = True,
+    only_varied: bool = False,
+) -> None:
+    """Write ``submitted/<student>/<assignment>/`` under ``course`` from its source and release.
+
+    With ``only_varied``, only the notebooks that a variant changes are written (the
+    others would be the course's answers, graded already): a trial grades faster.
+    """
     for release_path in sorted((course / "release" / assignment).glob("*.ipynb")):
         if not (course / "source" / assignment / release_path.name).exists():
             continue  # a trial course may hold only some notebooks
+        if only_varied and all(v.notebook != release_path.stem for v in variants):
+            continue
         nb = nbformat.read(release_path, as_version=4)
         if fill:
             source_nb = nbformat.read(course / "source" / assignment / release_path.name, as_version=4)

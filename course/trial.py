@@ -68,8 +68,14 @@ def _cell_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
     return out
 
 
-def run_trial(students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2) -> Trial:
-    """Grade ``students`` (name -> variants, or name -> writer of raw files)."""
+def run_trial(
+    students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2,
+    only_varied: bool = False,
+) -> Trial:
+    """Grade ``students`` (name -> variants, or name -> writer of raw files).
+
+    With ``only_varied``, a student given variants submits only the notebooks they change.
+    """
     names = sorted(students)
     shards = [names[i::workers] for i in range(workers) if names[i::workers]]
 
@@ -84,7 +90,7 @@ def run_trial(students: dict[str, list[Variant] | Writer], notebooks: list[str] 
                     folder.mkdir(parents=True)
                     spec(folder)
                 else:
-                    write_submission(course, name, ASSIGNMENT, spec)
+                    write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied)
             outcomes = {o.student: o for o in autograde(course, shard)}
             return {name: _cell_scores(course, name) for name in shard}, outcomes
 

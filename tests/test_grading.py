@@ -38,7 +38,7 @@ def _catalog_students():
 def trial():
     students = {name: _shipped(name) for name in ("solutions", "untouched", "wrong")}
     students.update(_catalog_students())
-    return run_trial(students)
+    return run_trial(students, only_varied=True)
 
 
 def _test_cells(notebook: str | None = None) -> dict[str, float]:
@@ -84,6 +84,8 @@ def test_variant_is_graded_as_declared(trial, variant):
     got = trial.cells[student]
     for grade_id, points in _test_cells(variant.notebook).items():
         score = got.get(grade_id, (None, points))[0]
+        if grade_id in variant.maybe:
+            continue
         if grade_id in variant.catches:
             assert score == 0, f"{variant.name} ({variant.why}) should lose the points of {grade_id}"
         else:
