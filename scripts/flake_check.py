@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 if seed < FIRST_SEED + args.alt_seeds:
                     students.update({f"s{seed}-alt{i}": g for i, g in enumerate(groups)})
                 for name, variants in students.items():
-                    write_submission(course, name, ASSIGNMENT, variants)
+                    write_submission(course, name, ASSIGNMENT, variants, only_varied=bool(variants))
                 env = {"NDE_GRADING_SEED": str(seed)}
                 status, log = nbgrader(["autograde", ASSIGNMENT, f"--student=s{seed}-*", "--force"], course, env=env)
                 problems = {}
