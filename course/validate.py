@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 WARNINGS_ONLY = re.compile(r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*\n(?:[ \t]+[^\n]*\n)*)+\Z")
-"""stderr made only of Python warnings; the same pattern as IgnorePattern in nbgrader_config.py."""
+"""stderr made only of Python warnings: such a cell keeps its points (IgnorePattern in nbgrader_config.py)."""
 
 TEXT_STUB = "YOUR ANSWER HERE"
 
