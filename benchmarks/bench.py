@@ -47,6 +47,8 @@ if str(ROOT) not in sys.path:
 
 from seed_loop import SeedLoop, SeedNet, seed_dv  # noqa: E402
 
+from nde.reference import ground_truth as truth, t_star  # noqa: E402
+
 N = 1000  # samples of Z and of Z' (training), and again for the held-out set
 ITERS = 10  # minibatches per epoch
 EPOCHS = 100  # epochs of one training run
@@ -84,17 +86,6 @@ def gaussian_problem(rho: float, seed: int, n: int = N, n_ref: int = N):
     return joint(streams[0], n), product(streams[1], n_ref), joint(streams[2], n), product(streams[3], n_ref)
 
 
-def truth(rho: float) -> float:
-    return -0.5 * math.log(1 - rho**2)
-
-
-def optimal_critic(z: np.ndarray, rho: float) -> np.ndarray:
-    """t*(z) = log dP/dQ(z) for P = N(0, [[1, rho], [rho, 1]]) and Q = N(0, I)."""
-    x, y = z[..., 0], z[..., 1]
-    quad = (x**2 - 2 * rho * x * y + y**2) / (1 - rho**2)
-    return -0.5 * math.log(1 - rho**2) - 0.5 * quad + 0.5 * (x**2 + y**2)
-
-
 def noise_floor(rho: float, seeds: int, n: int = N, n_ref: int = N) -> dict:
     """Mean error and sd of the DV estimate with the optimal critic at sample size n, n'."""
     rng = np.random.default_rng([7, round(rho * 10_000)])
@@ -104,10 +95,10 @@ def noise_floor(rho: float, seeds: int, n: int = N, n_ref: int = N) -> dict:
         x = rng.standard_normal((s, n))
         z = np.stack([x, rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((s, n))], axis=-1)
         z_ref = rng.standard_normal((s, n_ref, 2))
-        t_ref = optimal_critic(z_ref, rho)
+        t_ref = t_star(z_ref, rho)
         top = t_ref.max(axis=1, keepdims=True)
         log_mean_exp = top[:, 0] + np.log(np.exp(t_ref - top).mean(axis=1))
-        estimates.append(optimal_critic(z, rho).mean(axis=1) - log_mean_exp)
+        estimates.append(t_star(z, rho).mean(axis=1) - log_mean_exp)
     err = np.concatenate(estimates) - truth(rho)
     return {"seeds": seeds, "mean_error": float(err.mean()), "sd": float(err.std(ddof=1))}
 

@@ -6,6 +6,9 @@ notebooks/: edit those cells, never this file.
 
 
 # --- notebooks/divergence/01_problem.md, cell 01-001
+import math
+
+
 import numpy as np
 
 
@@ -39,6 +42,16 @@ def draw_problem(seed=0, n=1000, n_ref=1000):
     rho = float(1 - 0.19 * np.random.default_rng(rho_stream).random())
     Z, Z_ref = draw_samples(rho, n, n_ref, seed)
     return rho, Z, Z_ref
+
+
+# --- notebooks/divergence/01_problem.md, cell 01-026
+def t_star(Z, rho):
+    """log p(z)/q(z) at the rows z = (x, y) of Z: the optimal t of (DV), with c = 0.
+
+    Z may be a NumPy array or a PyTorch tensor of shape (..., 2); the result has shape (...).
+    """
+    x, y = Z[..., 0], Z[..., 1]
+    return -0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2)) + (x**2 + y**2) / 2
 
 
 # --- notebooks/divergence/03_network.md, cell 03-001
@@ -110,6 +123,18 @@ import torch
 
 
 from torch import nn
+
+
+# --- notebooks/divergence/04_dv_bound.md, cell 04-010
+class OptimalCritic(nn.Module):
+    """t*(z) = log p(z)/q(z) of notebook 01 as a module: input (N, 2), output (N, 1), like Net."""
+
+    def __init__(self, rho):
+        super().__init__()
+        self.rho = rho
+
+    def forward(self, z):
+        return t_star(z, self.rho).unsqueeze(-1)
 
 
 # --- notebooks/divergence/04_dv_bound.md, cell dv

@@ -20,6 +20,8 @@ import math
 import torch
 from torch import nn
 
+from ..reference import OptimalCritic  # t* of notebook 01, as a module (notebook 04)
+from ..reference import ground_truth as divergence
 from ..util import pick_device
 from . import seeded
 
@@ -64,27 +66,9 @@ N, N_REF = 50_000, 25_000
 Z_BOUND = 10.0
 
 
-def divergence(rho: float) -> float:
-    """D(P || Q) = -1/2 log(1 - rho^2)."""
-    return -0.5 * math.log(1 - rho**2)
-
-
 def delta_sd(rho: float, n: int, n_ref: int) -> float:
     """The delta-method sd of DV with the optimal critic at sample sizes n and n'."""
     return math.sqrt(rho**2 / n + rho**2 / ((1 - rho**2) * n_ref))
-
-
-class OptimalCritic(nn.Module):
-    """t*(z) = log dP/dQ(z) in closed form; input shape (N, 2), output shape (N, 1)."""
-
-    def __init__(self, rho: float):
-        super().__init__()
-        self.rho = rho
-
-    def forward(self, z):
-        x, y, r = z[:, 0], z[:, 1], self.rho
-        t = -0.5 * math.log(1 - r**2) + r * (2 * x * y - r * (x * x + y * y)) / (2 * (1 - r**2))
-        return t.unsqueeze(-1)
 
 
 class Shifted(nn.Module):

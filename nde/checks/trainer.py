@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from . import seeded
+from ..reference import ground_truth as truth
 from .descent import _bound
 
 # trainer_accuracy: the problem and the training budget (scripts/trainer_tolerance.py).
@@ -265,11 +266,6 @@ def accuracy_run(DVTrainer, namespace: dict, offset: int = 20) -> float:
         held_out=held_out, lr=ACCURACY_LR,
     )
     return float(returned[-1]) - truth(ACCURACY_RHO)
-
-
-def truth(rho: float) -> float:
-    """D(P_Z || P_Z') = -1/2 log(1 - rho^2) for the Gaussians of the course."""
-    return -0.5 * math.log(1 - rho**2)
 
 
 def trainer_accuracy(DVTrainer, namespace: dict) -> None:
