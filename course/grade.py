@@ -346,7 +346,7 @@ def _take_out(nb, cell_id: str) -> str | None:
         if meta.get("locked") or meta.get("grade"):
             del nb.cells[i]  # nbgrader would restore a locked cell's source; it scores 0 instead
         else:
-            cell.source = f'raise RuntimeError("this cell stopped the Python kernel while grading, so it was not run")\n'
+            cell.source = 'raise RuntimeError("this cell stopped the Python kernel while grading, so it was not run")\n'
         return gid
     return None
 
