@@ -1,6 +1,8 @@
 # One entry point for every job.  `make grade` and `make test` set up .venv themselves.
 PY      := .venv/bin/python
 STAMP   := .venv/.installed
+# The environment's tools (jupyter, nbgrader, alembic) without activating it.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup grade test regenerate check bench browser clean
 

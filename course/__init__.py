@@ -2,6 +2,8 @@
 
 Run ``python -m course --help`` for the commands.
 """
+import os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,3 +19,11 @@ REFERENCE_MODULE = ROOT / "nde" / "reference.py"
 
 class CourseError(Exception):
     """A problem with the course's files, worded for the instructor who must fix it."""
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment for nbgrader and Jupyter subprocesses: this Python's scripts
+    folder first on PATH (nbgrader runs `alembic` from there), whether or not the
+    virtual environment was activated."""
+    scripts = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=os.pathsep.join([scripts, os.environ.get("PATH", "")]), **extra)

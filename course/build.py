@@ -21,7 +21,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError
+from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError, tool_env
 from . import examples, export
 
 # Generated trees, relative to the repository root, compared and replaced as wholes.
@@ -76,7 +76,7 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 
 def nbgrader(args: list[str], cwd: Path) -> None:
     """Run an nbgrader command; its log is shown only when it fails."""
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, capture_output=True, text=True, env=tool_env())
     if done.returncode:
         raise CourseError(f"nbgrader {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 

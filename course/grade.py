@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import ASSIGNMENT, ROOT, CourseError
+from . import ASSIGNMENT, ROOT, CourseError, tool_env
 
 NOTEBOOK_BUDGET_S = int(os.environ.get("NDE_NOTEBOOK_BUDGET_S", 300))
 CRASH_RETRIES = 4
@@ -53,7 +53,7 @@ class Outcome:
 
 
 def _env(extra: dict | None = None) -> dict:
-    env = dict(os.environ, NDE_HEADLESS="1", PYTHONWARNINGS="ignore::DeprecationWarning", NDE_TRACE_CELLS="1")
+    env = tool_env(NDE_HEADLESS="1", PYTHONWARNINGS="ignore::DeprecationWarning", NDE_TRACE_CELLS="1")
     env.setdefault("MPLBACKEND", "agg")
     env.update(extra or {})
     return env
