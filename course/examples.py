@@ -7,7 +7,9 @@ changed by a variant of the catalog in tests/catalog/ (``wrong`` and the tests).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +35,9 @@ class Variant:
                 correct alternative, which must keep every point
     maybe:      test cells that may or may not lose points (a wrong trainer that a
                 random training can still get right); neither outcome is asserted
+    separate:   set by load_catalog for notebooks whose catalog file says SEPARATE_CELLS:
+                no test cell uses two answers (see ``cells_that_use``), so one submission may
+                carry variants of several answer cells of the notebook
     """
 
     name: str
@@ -43,10 +48,17 @@ class Variant:
     edits: tuple[tuple[str, str], ...] = ()
     code: str | None = None
     maybe: frozenset[str] = field(default_factory=frozenset)
+    separate: bool = False
 
     @property
     def correct(self) -> bool:
         return not self.catches
+
+    @property
+    def unit(self) -> tuple[str, ...]:
+        """What a submission may vary once: the answer cell when the notebook's cells are
+        tested separately, else the whole notebook."""
+        return (self.notebook, self.cell) if self.separate else (self.notebook,)
 
     def answer(self, reference: str) -> str:
         if self.code is not None:
@@ -71,7 +83,8 @@ def load_catalog() -> list[Variant]:
         for v in module.VARIANTS:
             if v.notebook != path.stem:
                 raise CourseError(f"{path.name}: variant {v.name} is for {v.notebook}, not {path.stem}")
-        variants.extend(module.VARIANTS)
+        separate = bool(getattr(module, "SEPARATE_CELLS", False))
+        variants.extend(dataclasses.replace(v, separate=separate) for v in module.VARIANTS)
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
         raise CourseError(f"variant names repeat in tests/catalog/: {sorted({n for n in names if names.count(n) > 1})}")
@@ -84,6 +97,27 @@ def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]
         for c in nb.cells
         if c.metadata.get("nbgrader", {}).get("solution")
     }
+
+
+def _names(source: str, names: set[str]) -> bool:
+    return any(re.search(rf"\b{re.escape(n)}\b", source) for n in names)
+
+
+def cells_that_use(source_nb: nbformat.NotebookNode) -> dict[str, set[str]]:
+    """Answer cell -> the autograded test cells that use it: their code (hidden tests
+    included) names a function or class that the answer cell defines, or one defined by
+    another answer cell whose code names it (``descend`` calls ``L``)."""
+    answers = {gid: c for gid, c in _answer_cells(source_nb).items() if c.cell_type == "code"}
+    defined = {gid: set(re.findall(r"^(?:def|class)\s+(\w+)", c.source, re.M)) for gid, c in answers.items()}
+    users = {gid: {other for other, c in answers.items() if _names(c.source, names)} for gid, names in defined.items()}
+    out: dict[str, set[str]] = {gid: set() for gid in defined}
+    for c in source_nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if c.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            for gid in defined:
+                if any(_names(c.source, defined[user]) for user in users[gid]):
+                    out[gid].add(meta["grade_id"])
+    return out
 
 
 def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbformat.NotebookNode:

@@ -30,11 +30,12 @@ class Trial:
 
 
 def batch(variants: list[Variant]) -> list[list[Variant]]:
-    """Group variants into students with at most one variant per notebook each."""
+    """Group variants into students with at most one variant per notebook each, or per
+    answer cell where the notebook's cells are tested separately (``Variant.unit``)."""
     students: list[list[Variant]] = []
     for v in variants:
         for group in students:
-            if all(g.notebook != v.notebook for g in group):
+            if all(g.unit != v.unit for g in group):
                 group.append(v)
                 break
         else:

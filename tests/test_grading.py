@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from course import ASSIGNMENT, ROOT
-from course.examples import EXAMPLE_WRONG, load_catalog
+from course.examples import EXAMPLE_WRONG, cells_that_use, load_catalog
 from course.trial import batch, run_trial
 
 from .conftest import notebook_paths
@@ -23,11 +23,15 @@ from .conftest import notebook_paths
 CATALOG = load_catalog()
 
 
-def _shipped(student):
+def _shipped(student, only=None):
     def write(folder):
         for nb in sorted((ROOT / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
-            shutil.copy(nb, folder)
+            if only is None or nb.stem in only:
+                shutil.copy(nb, folder)
     return write
+
+
+(WRONG,) = [v for v in CATALOG if v.name == EXAMPLE_WRONG]
 
 
 def _catalog_students():
@@ -36,7 +40,9 @@ def _catalog_students():
 
 @pytest.fixture(scope="module")
 def trial():
-    students = {name: _shipped(name) for name in ("solutions", "untouched", "wrong")}
+    students = {name: _shipped(name) for name in ("solutions", "untouched")}
+    # "wrong" differs from "solutions" in one notebook only (checked below): grading that one suffices
+    students["wrong"] = _shipped("wrong", only={WRONG.notebook})
     students.update(_catalog_students())
     return run_trial(students, only_varied=True)
 
@@ -73,16 +79,44 @@ def test_untouched_release_gets_zero(trial):
 
 
 def test_wrong_example_loses_exactly_what_it_breaks(trial):
-    (variant,) = [v for v in CATALOG if v.name == EXAMPLE_WRONG]
-    expected = {k: ((0.0 if k in variant.catches else p), p) for k, p in _test_cells().items()}
-    assert trial.cells["wrong"] == expected
+    shipped = ROOT / "submitted"
+    for path in notebook_paths("source"):  # its other notebooks are the solutions, graded above
+        if path.stem != WRONG.notebook:
+            same = (shipped / "wrong" / ASSIGNMENT / path.name).read_bytes() == (shipped / "solutions" / ASSIGNMENT / path.name).read_bytes()
+            assert same, f"submitted/wrong/{ASSIGNMENT}/{path.name} should be the course's answers"
+    expected = {k: ((0.0 if k in WRONG.catches else p), p) for k, p in _test_cells(WRONG.notebook).items()}
+    assert {k: trial.cells["wrong"].get(k) for k in expected} == expected
+
+
+def _cells_that_use(notebook: str) -> dict[str, set[str]]:
+    return cells_that_use(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4))
+
+
+def test_separately_tested_cells_are_separate():
+    """Where a submission may carry variants of several answer cells of one notebook, every
+    test cell of it uses exactly one answer, and each variant is caught by tests of its own."""
+    for notebook in sorted({v.notebook for v in CATALOG if v.separate}):
+        cells = _cells_that_use(notebook)
+        owners = {}
+        for answer, tests in cells.items():
+            for grade_id in tests:
+                owners.setdefault(grade_id, set()).add(answer)
+        assert set(owners) == set(_test_cells(notebook)), f"{notebook}: test cells that use no answer"
+        shared = {g: a for g, a in owners.items() if len(a) > 1}
+        assert not shared, f"{notebook}: these test cells use several answers, so SEPARATE_CELLS is wrong: {shared}"
+        for v in CATALOG:
+            if v.notebook == notebook:
+                assert v.catches <= cells[v.cell], f"{v.name} changes {v.cell} but names other cells: {v.catches}"
 
 
 @pytest.mark.parametrize("variant", CATALOG, ids=lambda v: v.name)
 def test_variant_is_graded_as_declared(trial, variant):
     student = next(name for name, group in _catalog_students().items() if variant in group)
     got = trial.cells[student]
+    own = _cells_that_use(variant.notebook)[variant.cell] if variant.separate else None  # others may vary the rest
     for grade_id, points in _test_cells(variant.notebook).items():
+        if own is not None and grade_id not in own:
+            continue
         score = got.get(grade_id, (None, points))[0]
         if grade_id in variant.maybe:
             continue

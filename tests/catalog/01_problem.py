@@ -3,6 +3,9 @@ from course.examples import Variant
 
 V = Variant
 NB = "01_problem"
+# No test cell of ground_truth calls draw_samples, and none of draw_samples calls
+# ground_truth (tests/test_grading.py checks it): one submission may carry a variant of each.
+SEPARATE_CELLS = True
 
 STREAMS = "    stream_z, stream_ref = np.random.SeedSequence(seed).spawn(2)\n"
 COV = "    cov = [[1.0, rho], [rho, 1.0]]\n"
