@@ -1,11 +1,21 @@
-"""Every notebook runs top to bottom headless: the source cleanly, the release with only its stubs failing."""
+"""Every notebook runs top to bottom headless: the source cleanly, the release with only its stubs failing.
+
+The release check is the fallback of tests/test_browser.py::test_release_notebook, which
+runs the same notebooks as a student does, in JupyterLab, and checks this and more: when
+that test can run (Chromium and Playwright are here, as in CI), this one is skipped so
+that the notebooks are not run twice.
+"""
 from __future__ import annotations
 
+import importlib.util
 import shutil
 
 import pytest
 
+from .browser_helpers import CHROMIUM
 from .conftest import answer_and_test_ids, execute, notebook_paths
+
+BROWSER_TEST_RUNS = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
 
 
 def _run_copy(path, tmp_path, allow_errors):
@@ -24,6 +34,7 @@ def test_source_notebook_runs_without_errors_or_stderr(path, tmp_path):
     assert not stderr, f"cells wrote to stderr (nbgrader would score such a test cell 0): {stderr}"
 
 
+@pytest.mark.skipif(BROWSER_TEST_RUNS, reason="test_browser.py checks the release in JupyterLab")
 @pytest.mark.parametrize("path", notebook_paths("release"), ids=lambda p: p.stem)
 def test_release_fails_only_where_an_answer_is_missing(path, tmp_path):
     nb = _run_copy(path, tmp_path, allow_errors=True)
