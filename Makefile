@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	# pip compiles the 12,000 modules one by one (about 50 s); compileall does it on every
+	# pip compiles the 12,000 modules one by one (a minute here); compileall uses every
 	# core. They must be compiled: where PYTHONDONTWRITEBYTECODE is set, Python would
 	# compile again in every process (pip, like compileall, ignores a file that fails)
 	$(PY) -m pip install --quiet --no-compile -r requirements.txt

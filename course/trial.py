@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import nbformat
+
 from . import ASSIGNMENT, ROOT
 from .examples import Variant, write_submission
 from .grade import Outcome, autograde, prepare_gradebook
@@ -27,6 +29,8 @@ class Trial:
     cells: dict[str, dict[str, tuple[float, float]]]
     """student -> grade_id -> (score, max score) of the autograded test cells."""
     outcomes: dict[str, Outcome]
+    autograded: dict[str, dict[str, nbformat.NotebookNode]]
+    """student -> notebook stem -> the notebook as nbgrader ran it (for the students in ``keep``)."""
 
 
 def batch(variants: list[Variant]) -> list[list[Variant]]:
@@ -71,11 +75,12 @@ def _cell_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
 
 def run_trial(
     students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2,
-    only_varied: bool = False,
+    only_varied: bool = False, keep: frozenset[str] = frozenset(),
 ) -> Trial:
     """Grade ``students`` (name -> variants, or name -> writer of raw files).
 
     With ``only_varied``, a student given variants submits only the notebooks they change.
+    The notebooks of the students in ``keep`` come back as nbgrader ran them.
     """
     names = sorted(students)
     shards = [names[i::workers] for i in range(workers) if names[i::workers]]
@@ -93,11 +98,17 @@ def run_trial(
                 else:
                     write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied)
             outcomes = {o.student: o for o in autograde(course, shard)}
-            return {name: _cell_scores(course, name) for name in shard}, outcomes
+            ran = {
+                name: {nb.stem: nbformat.read(nb, as_version=4)
+                       for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))}
+                for name in shard if name in keep
+            }
+            return {name: _cell_scores(course, name) for name in shard}, outcomes, ran
 
-    cells, outcomes = {}, {}
+    cells, outcomes, autograded = {}, {}, {}
     with ThreadPoolExecutor(len(shards)) as pool:
-        for c, o in pool.map(grade_shard, shards):
+        for c, o, a in pool.map(grade_shard, shards):
             cells.update(c)
             outcomes.update(o)
-    return Trial(cells, outcomes)
+            autograded.update(a)
+    return Trial(cells, outcomes, autograded)

@@ -44,7 +44,7 @@ def trial():
     # "wrong" differs from "solutions" in one notebook only (checked below): grading that one suffices
     students["wrong"] = _shipped("wrong", only={WRONG.notebook})
     students.update(_catalog_students())
-    return run_trial(students, only_varied=True)
+    return run_trial(students, only_varied=True, keep=frozenset({"solutions"}))
 
 
 def _test_cells(notebook: str | None = None) -> dict[str, float]:
@@ -72,6 +72,21 @@ def test_catalog_is_large_and_covers_every_notebook():
 def test_solutions_get_full_marks(trial):
     assert not trial.outcomes["solutions"].problems
     assert trial.cells["solutions"] == {k: (p, p) for k, p in _test_cells().items()}
+
+
+def test_source_notebooks_run_headless_without_errors_or_stderr(trial):
+    """The course's answers, run top to bottom by nbgrader (hidden tests included, headless,
+    each notebook in a fresh kernel): no error and nothing on stderr. Stderr made only of
+    Python warnings is dropped by nbgrader_config.py first, as for every student."""
+    ran = trial.autograded["solutions"]
+    assert sorted(ran) == sorted(p.stem for p in notebook_paths("source"))
+    problems = [
+        f"{name}, cell {cell.id}: {out.get('ename') or out.get('text', '')[:200]!r}"
+        for name, nb in ran.items() for cell in nb.cells if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "error" or (out.output_type == "stream" and out.name == "stderr")
+    ]
+    assert not problems, "errors or stderr (nbgrader scores such a test cell 0):\n" + "\n".join(problems)
 
 
 def test_untouched_release_gets_zero(trial):

@@ -1,9 +1,10 @@
-"""Every notebook runs top to bottom headless: the source cleanly, the release with only its stubs failing.
+"""The release runs top to bottom headless with only its stubs failing.
 
-The release check is the fallback of tests/test_browser.py::test_release_notebook, which
-runs the same notebooks as a student does, in JupyterLab, and checks this and more: when
-that test can run (Chromium and Playwright are here, as in CI), this one is skipped so
-that the notebooks are not run twice.
+This is the fallback of tests/test_browser.py::test_release_notebook, which runs the
+same notebooks as a student does, in JupyterLab, and checks this and more: when that
+test can run (Chromium and Playwright are here, as in CI), this one is skipped so that
+the notebooks are not run twice. The source notebooks' headless run is checked on the
+run that grades them (tests/test_grading.py).
 """
 from __future__ import annotations
 
@@ -22,16 +23,6 @@ def _run_copy(path, tmp_path, allow_errors):
     copy = tmp_path / path.name  # run in a scratch folder: logs and runs/ stay out of the repository
     shutil.copy(path, copy)
     return execute(copy, allow_errors=allow_errors)
-
-
-@pytest.mark.parametrize("path", notebook_paths("source"), ids=lambda p: p.stem)
-def test_source_notebook_runs_without_errors_or_stderr(path, tmp_path):
-    nb = _run_copy(path, tmp_path, allow_errors=False)
-    stderr = [
-        (cell.id, out.text[:300]) for cell in nb.cells if cell.cell_type == "code"
-        for out in cell.outputs if out.output_type == "stream" and out.name == "stderr"
-    ]
-    assert not stderr, f"cells wrote to stderr (nbgrader would score such a test cell 0): {stderr}"
 
 
 @pytest.mark.skipif(BROWSER_TEST_RUNS, reason="test_browser.py checks the release in JupyterLab")
