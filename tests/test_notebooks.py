@@ -19,16 +19,16 @@ from .conftest import answer_and_test_ids, execute, notebook_paths
 BROWSER_TEST_RUNS = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
 
 
-def _run_copy(path, tmp_path, allow_errors):
+def _run_copy(path, tmp_path):
     copy = tmp_path / path.name  # run in a scratch folder: logs and runs/ stay out of the repository
     shutil.copy(path, copy)
-    return execute(copy, allow_errors=allow_errors)
+    return execute(copy, allow_errors=True)
 
 
 @pytest.mark.skipif(BROWSER_TEST_RUNS, reason="test_browser.py checks the release in JupyterLab")
 @pytest.mark.parametrize("path", notebook_paths("release"), ids=lambda p: p.stem)
 def test_release_fails_only_where_an_answer_is_missing(path, tmp_path):
-    nb = _run_copy(path, tmp_path, allow_errors=True)
+    nb = _run_copy(path, tmp_path)
     answers, tests = answer_and_test_ids(nb)
     failed_answers = set()
     for cell in nb.cells:
