@@ -463,6 +463,9 @@ def section_notebooks(args, results):
                     elif o.output_type == "stream" and o.name == "stderr":
                         problems.append("stderr: " + o.text.strip().splitlines()[0][:110] if o.text.strip() else "stderr")
             out["per_notebook"][path.stem] = seconds
+            if args.keep_notebooks:  # the executed notebooks, outputs and all, to read afterwards
+                Path(args.keep_notebooks).mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, Path(args.keep_notebooks) / path.name)
             if problems:
                 out["problems"][path.stem] = problems
             print(f"  {path.stem:34} {seconds:6.1f} s" + (f"   {len(problems)} problem(s): {problems[0]}" if problems else ""))
@@ -589,6 +592,7 @@ def main(argv=None) -> int:
                         help="torch CPU threads for every run (default 1; 0: torch's default, "
                              f"{DEFAULT_THREADS} here). Small nets on a busy machine: see README")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
+    parser.add_argument("--keep-notebooks", metavar="DIR", help="write the executed notebooks of [notebooks] to DIR")
     args = parser.parse_args(argv)
 
     if args.threads:
