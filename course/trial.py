@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,14 +84,26 @@ def run_trial(
     With ``only_varied``, a student given variants submits only the notebooks they change.
     The notebooks of the students in ``keep`` come back as nbgrader ran them.
     """
-    names = sorted(students)
-    shards = [names[i::workers] for i in range(workers) if names[i::workers]]
+    every = notebooks or [nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb")]
 
-    def grade_shard(shard: list[str]) -> tuple[dict, dict]:
+    def size(name: str) -> int:  # notebooks the student submits, as far as known beforehand
+        spec = students[name]
+        return len({v.notebook for v in spec}) if only_varied and not callable(spec) and spec else len(every)
+
+    # the largest first, each worker taking the next student when it is free: the workers finish together
+    todo = deque(sorted(students, key=lambda name: (-size(name), name)))
+    lock = threading.Lock()
+    cells, outcomes, autograded = {}, {}, {}
+
+    def work() -> None:
         with tempfile.TemporaryDirectory(prefix="course-trial-") as tmp:
             course = _course_copy(Path(tmp), notebooks)
             prepare_gradebook(course)
-            for name in shard:
+            while True:
+                with lock:
+                    if not todo:
+                        return
+                    name = todo.popleft()
                 spec = students[name]
                 if callable(spec):
                     folder = course / "submitted" / name / ASSIGNMENT
@@ -97,18 +111,17 @@ def run_trial(
                     spec(folder)
                 else:
                     write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied)
-            outcomes = {o.student: o for o in autograde(course, shard)}
-            ran = {
-                name: {nb.stem: nbformat.read(nb, as_version=4)
-                       for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))}
-                for name in shard if name in keep
-            }
-            return {name: _cell_scores(course, name) for name in shard}, outcomes, ran
+                (outcome,) = autograde(course, [name])
+                scores = _cell_scores(course, name)
+                ran = {nb.stem: nbformat.read(nb, as_version=4)
+                       for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))} if name in keep else None
+                with lock:
+                    outcomes[name], cells[name] = outcome, scores
+                    if ran is not None:
+                        autograded[name] = ran
 
-    cells, outcomes, autograded = {}, {}, {}
-    with ThreadPoolExecutor(len(shards)) as pool:
-        for c, o, a in pool.map(grade_shard, shards):
-            cells.update(c)
-            outcomes.update(o)
-            autograded.update(a)
+    n_workers = max(1, min(workers, len(todo)))
+    with ThreadPoolExecutor(n_workers) as pool:
+        for future in [pool.submit(work) for _ in range(n_workers)]:
+            future.result()
     return Trial(cells, outcomes, autograded)
