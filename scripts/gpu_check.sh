@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What only a GPU can check, in one run (about 5 minutes on one H100/H200):
+# What only a GPU can check, in one run (about 4 minutes on one H200):
 #
 #   bash scripts/gpu_check.sh [OUTDIR]        # default artifacts/gpu
 #
@@ -10,7 +10,7 @@
 #      executed notebooks kept in OUTDIR/notebooks: a hidden test that fails on CUDA
 #      tensors shows there as an error.
 #
-# It needs the course's environment (make setup, with PyTorch's CUDA build of the pinned
+# It needs the course's environment, activated (make setup, with PyTorch's CUDA build of the pinned
 # version installed first; see README "On a GPU"). It keeps going when a step fails and
 # exits non-zero at the end if any did.
 set -uo pipefail
