@@ -4,9 +4,9 @@ STAMP   := .venv/.installed
 # The environment's tools (jupyter, nbgrader, alembic) without activating it.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup grade test regenerate check bench browser clean
+.PHONY: setup grade test regenerate check bundle bench browser clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt student/requirements.txt pyproject.toml student/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
 	# pip compiles the 12,000 modules one by one (a minute here); compileall uses every
@@ -40,8 +40,12 @@ regenerate: $(STAMP)
 check: $(STAMP)
 	$(PY) -m course regenerate --check
 
+## what students receive: release notebooks, figures, their library (no answers)
+bundle: $(STAMP)
+	$(PY) -m course bundle --out dist/student-bundle --zip
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv artifacts
+	rm -rf autograded feedback gradebook.db grades.csv artifacts dist

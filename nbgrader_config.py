@@ -2,8 +2,6 @@
 import os
 import sys
 
-from nbgrader.preprocessors import LimitOutput
-
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.course_id = "neural-divergence"
@@ -60,82 +58,31 @@ c.Execute.on_cell_execute = trace_cell
 c.OverwriteCells.add_missing_cells = True
 
 
-class LimitOutputSize(LimitOutput):
-    """LimitOutput, and also at most MAX_CHARS characters per stream output: a 100 MB
-    print is one line, which max_lines does not cut."""
-
-    MAX_CHARS = 20_000
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        merged = []  # consecutive pieces of one stream (a kernel sends a long print in chunks)
-        for output in cell.get("outputs", []):
-            if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
-                    and merged[-1].name == output.name):
-                merged[-1].text += output.text
-            else:
-                merged.append(output)
-        if cell.get("cell_type") == "code":
-            cell.outputs = merged
-        for output in merged:
-            if output.get("output_type") == "stream" and len(output.text) > self.MAX_CHARS:
-                name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"number {cell_index + 1}"
-                size = len(output.text)
-                size = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
-                self.log.warning("Output of cell %s cut: it printed %s", name, size)
-                half, cut = self.MAX_CHARS // 2, len(output.text) - self.MAX_CHARS
-                output.text = f"{output.text[:half]}\n... {cut} characters cut ...\n{output.text[-half:]}"
-        return super().preprocess_cell(cell, resources, cell_index)
-
-
 # A submission that prints without end must not swamp the gradebook or the feedback.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
-# nbgrader scores a test cell that writes to stderr as 0 points.  A Python warning is
-# not a failure: drop stderr outputs made only of warnings ("<file>:<line>: <Name>Warning:
-# <message>" lines, each followed by its indented source lines) before grades are read.
-# Anything else on stderr (an error message, a log line) is kept, and the cell still
-# scores 0, as nbgrader intends: grade.py names it among the problems, for a person to
-# look at.  The regex is anchored and has no nested unbounded repeats, so a huge stderr
-# cannot make it slow.
-c.IgnorePattern.enabled = True
-from course.validate import WARNINGS_ONLY  # noqa: E402 (one pattern for grading and self-checks)
-
-c.IgnorePattern.pattern = WARNINGS_ONLY.pattern
-
-# Outputs are cut to size first, so that IgnorePattern never scans 100 MB.
+# nbgrader scores a test cell that writes to stderr as 0 points. A warning is not a
+# failure: DropWarnings removes stderr made only of warnings first (whatever their layout:
+# multi-line messages, PyTorch's C++ warnings; see nde_student/warnings_only.py). Anything
+# else on stderr (an error message, a log line) is kept, and the cell still scores 0, as
+# nbgrader intends: grade.py names it among the problems, for a person to look at.
+#
+# GradingExecute runs each notebook in a scratch folder holding only the student's files,
+# in the grading sandbox, and runs the hidden checks from outside the kernel
+# (nde_grader/execute.py; README, "What the grader guarantees").
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, SaveAutoGrades,
-)
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, SaveAutoGrades  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 
+from nde_grader.execute import GradingExecute  # noqa: E402
+from nde_grader.preprocessors import DropWarnings, HideHiddenTests, LimitOutputSize  # noqa: E402
+
+# Outputs are cut to size first, so that the warning filter never scans 100 MB.
 c.Autograde.autograde_preprocessors = [
-    Execute, LimitOutputSize, IgnorePattern, ClearMetadataPreprocessor, SaveAutoGrades, AssignLatePenalties,
+    GradingExecute, LimitOutputSize, DropWarnings, ClearMetadataPreprocessor, SaveAutoGrades, AssignLatePenalties,
     CheckCellMetadata,
 ]
 
-
-# Feedback shows each test cell's result but never its hidden tests: the code between
-# the HIDDEN TESTS markers is removed from the source, and a failed test cell's
-# traceback (whose context lines would quote that code and the checks' source) is cut to
-# its last line, the error and its message, which the checks write for the student.
-import re as _re  # noqa: E402
-
-from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor  # noqa: E402
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-
-_HIDDEN = _re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", _re.S)
-
-
-class HideHiddenTests(NbGraderPreprocessor):
-    def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            if "### BEGIN HIDDEN TESTS" in cell.source:
-                cell.source = _HIDDEN.sub("# (hidden tests ran here)\n", cell.source)
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output.traceback = [f"\x1b[0;31m{output.ename}\x1b[0m: {output.evalue}"]
-        return cell, resources
-
-
+# Feedback shows each test cell's result but never its hidden tests (HideHiddenTests).
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -7,7 +7,7 @@
 
 Sections (benchmarks/README.md says what each number means):
 
-  speed      seconds per optimiser step of the course's ``nde.DVTrainer`` against the
+  speed      seconds per optimiser step of the course's ``DVTrainer`` (nde_grader.reference) against the
              seed notebook's loop (benchmarks/seed_loop.py), on the CPU and on CUDA
              when there is a GPU; runs interleaved, medians reported.
   ablation   the same timing for the seed loop with one change at a time (one forward
@@ -43,11 +43,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))  # nde and course, when the package is not installed
+    sys.path.append(str(ROOT))  # nde_grader and course, when the package is not installed
 
 from seed_loop import SeedLoop, SeedNet, seed_dv  # noqa: E402
 
-from nde.reference import ground_truth as truth, t_star  # noqa: E402
+from nde_grader.reference import ground_truth as truth, t_star  # noqa: E402
 
 N = 1000  # samples of Z and of Z' (training), and again for the held-out set
 ITERS = 10  # minibatches per epoch
@@ -111,9 +111,9 @@ def noise_floor(rho: float, seeds: int, n: int = N, n_ref: int = N) -> dict:
 # ----------------------------------------------------------------------------- trainers
 
 def course_api():
-    """nde's DVTrainer and Net, or None with the reason when they are not there yet."""
+    """The course's DVTrainer and Net (nde_grader.reference), or None with the reason when they are not there yet."""
     try:
-        import nde.reference as reference  # its own error, not that of nde's lazy lookup
+        import nde_grader.reference as reference
 
         return reference.DVTrainer, reference.Net
     except Exception as exc:  # the reference module is generated; it may lack them
@@ -344,7 +344,7 @@ def section_speed(args, results):
     DVTrainer, why = course_api()
     out = {"epochs_per_run": epochs, "calls_per_run": calls, "repeats": repeats, "torch_threads": torch.get_num_threads()}
     if DVTrainer is None:
-        print(f"  the course's trainer cannot be imported from nde ({why}): timing the seed loop only")
+        print(f"  the course's trainer cannot be imported from nde_grader.reference ({why}): timing the seed loop only")
     if not torch.cuda.is_available():
         print("  no CUDA device here: the CUDA timings are skipped")
     for device in devices(args.device):
@@ -404,7 +404,7 @@ def section_accuracy(args, results):
     device = "cuda" if args.device == "cuda" and torch.cuda.is_available() else "cpu"
     DVTrainer, Net = course_api()
     if DVTrainer is None:
-        print(f"  the course's trainer is not in nde yet ({Net}): skipped")
+        print(f"  the course's trainer is not in nde_grader.reference yet ({Net}): skipped")
         results["accuracy"] = {"skipped": Net}
         return
     out = {"seeds": seeds, "device": device, "epochs": EPOCHS, "n": N}
@@ -476,27 +476,41 @@ def section_notebooks(args, results):
 
 def section_grading(args, results):
     from course.trial import run_trial
+    from nde_grader.sandbox import unavailable
 
     headless_env()
     names = [p.stem for p in sorted((ROOT / "source" / "divergence").glob("*.ipynb"))]
     out = {"notebooks": names}
-    trial = run_trial({"solutions": []})
+    why = unavailable()
+    trial = run_trial({"solutions": []}, sandbox=why is None)
     whole = trial.outcomes["solutions"]
     cells = trial.cells.get("solutions", {})
     lost = {k: v for k, v in cells.items() if v[0] != v[1]}
+    out["sandbox"] = why is None
     out["whole_assignment_s"] = whole.seconds
     out["per_notebook_amortised_s"] = whole.seconds / max(len(names), 1)
     out["problems"] = whole.problems
     out["cells_not_full_marks"] = {k: list(v) for k, v in lost.items()}
-    print(f"  whole assignment ({len(names)} notebooks, one nbgrader process): {whole.seconds:.1f} s"
+    print(f"  whole assignment ({len(names)} notebooks, one nbgrader process, "
+          f"{'sandboxed kernels' if why is None else 'no sandbox: ' + why}): {whole.seconds:.1f} s"
           f" = {out['per_notebook_amortised_s']:.1f} s per notebook"
           + (f"; cells short of full marks: {lost}" if lost else "; full marks"))
     for p in whole.problems:
         print(f"    {p}")
+    if why is None:  # what the sandbox costs: the same student with and without it, in turns
+        repeats = 1 if args.quick else 2
+        times = {True: [], False: []}
+        for i in range(repeats):
+            for sandbox in ((True, False) if i % 2 == 0 else (False, True)):
+                times[sandbox].append(run_trial({"solutions": []}, sandbox=sandbox).outcomes["solutions"].seconds)
+        on, off = float(np.median(times[True])), float(np.median(times[False]))
+        out["sandbox_on_s"], out["sandbox_off_s"], out["sandbox_ratio"] = on, off, on / off
+        print(f"  the sandbox's cost: {on:.1f} s with it, {off:.1f} s without (median of {repeats} each, in turns): "
+              f"{on / off:.2f}x")
     if not args.quick:
         out["per_notebook_alone_s"] = {}
         for name in names:
-            t = run_trial({"solutions": []}, notebooks=[name])
+            t = run_trial({"solutions": []}, notebooks=[name], sandbox=why is None)
             out["per_notebook_alone_s"][name] = t.outcomes["solutions"].seconds
             print(f"    {name:32} graded alone: {t.outcomes['solutions'].seconds:5.1f} s (nbgrader start-up included)")
     results["grading"] = out

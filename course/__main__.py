@@ -1,8 +1,10 @@
 """Command line of the course's instructor tooling.
 
     python -m course regenerate [--check]   MyST -> source -> reference module -> release -> examples
-    python -m course grade [--student ID]   autograde submitted/, write feedback, print the table
+    python -m course bundle [--out DIR]     write what students get: release, figures, their library
+    python -m course grade [--student ID]   autograde submitted/ in the sandbox, feedback, the table
     python -m course validate NOTEBOOK      run a notebook's visible tests; non-zero exit on failure
+                                            (the students' own `python -m nde_student validate`)
 """
 from __future__ import annotations
 
@@ -15,10 +17,16 @@ from . import CourseError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    regen = sub.add_parser("regenerate", help="rebuild source/, release/, nde/reference.py and submitted/ from notebooks/")
+    regen = sub.add_parser("regenerate", help="rebuild source/, release/, nde_grader/reference.py and submitted/ from notebooks/")
     regen.add_argument("--check", action="store_true", help="change nothing; exit 1 when a generated file is out of date")
+    bundle = sub.add_parser("bundle", help="write the student bundle (no answers, no hidden tests, no checks)")
+    bundle.add_argument("--out", default="dist/student-bundle", help="folder to write (replaced); default %(default)s")
+    bundle.add_argument("--zip", action="store_true", help="also write OUT.zip")
     grade = sub.add_parser("grade", help="autograde the submissions under submitted/ and print the scores")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="grade where the sandbox cannot run (not root, not Linux): kernels can then read what "
+                            "the grader's user can, answers included (README, 'What the grader guarantees')")
     validate = sub.add_parser("validate", help="run a notebook and its visible tests; exit 1 if any fails")
     validate.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
@@ -30,8 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade":
             from .grade import main as grade_main
 
-            return grade_main(args.student)
-        from .validate import main as validate_main
+            return grade_main(args.student, sandbox=not args.no_sandbox)
+        if args.command == "bundle":
+            from .bundle import main as bundle_main
+
+            return bundle_main(args.out, make_zip=args.zip)
+        from nde_student.selfcheck import main as validate_main
 
         return validate_main(args.notebooks)
     except CourseError as exc:

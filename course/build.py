@@ -2,7 +2,7 @@
 
 notebooks/<assignment>/<name>.md  (edited by people)
   -> source/<assignment>/<name>.ipynb   nbgrader source notebook (jupytext pair)
-  -> nde/reference.py                   the cells tagged ``export``, answers included
+  -> nde_grader/reference.py            the cells tagged ``export``, answers included
   -> release/<assignment>/<name>.ipynb  student copy (nbgrader generate_assignment)
   -> submitted/<student>/<assignment>/  example submissions (course/examples.py)
 
@@ -21,11 +21,15 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from nde_grader.exports import ExportError, reference_module
+from nde_grader.hidden import checks_in
+from nde_grader.probe import check_function
+
 from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError, tool_env
-from . import examples, export
+from . import examples
 
 # Generated trees, relative to the repository root, compared and replaced as wholes.
-GENERATED = ("source", "release", "submitted", "nde/reference.py")
+GENERATED = ("source", "release", "submitted", "nde_grader/reference.py")
 
 
 def markdown_sources() -> list[Path]:
@@ -59,6 +63,12 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
             raise CourseError(f"{md.relative_to(ROOT)}: grade_id {grade_id!r} is used twice")
         if grade_id:
             seen.add(grade_id)
+        if cell.cell_type == "code":
+            try:
+                for name in checks_in(cell.source) or ():
+                    check_function(name)
+            except (ValueError, ImportError, AttributeError) as exc:
+                raise CourseError(f"{md.relative_to(ROOT)}, cell {grade_id or index}: hidden tests: {exc}") from exc
         # Stable ids keep regeneration free of spurious diffs.
         cell.id = grade_id or f"{md.stem[:2]}-{index:03d}"
         if cell.cell_type == "code":
@@ -92,8 +102,12 @@ def build(stage: Path) -> None:
     for md, nb in notebooks.items():
         write_notebook(nb, stage / "source" / md.parent.name / (md.stem + ".ipynb"))
 
-    (stage / "nde").mkdir()
-    (stage / "nde" / "reference.py").write_text(export.reference_module(notebooks), encoding="utf-8")
+    (stage / "nde_grader").mkdir()
+    try:
+        reference = reference_module({str(md.relative_to(ROOT)): nb for md, nb in notebooks.items()})
+    except ExportError as exc:
+        raise CourseError(str(exc)) from exc
+    (stage / "nde_grader" / "reference.py").write_text(reference, encoding="utf-8")
 
     shutil.copy(ROOT / "nbgrader_config.py", stage)
     for assignment in sorted({md.parent.name for md in sources}):

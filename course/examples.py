@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from . import ROOT, CourseError
-from .export import answer_code
+from nde_grader.exports import answer_code
 
 CATALOG = ROOT / "tests" / "catalog"
 EXAMPLE_WRONG = "descent_keeps_gradient"

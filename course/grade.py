@@ -15,6 +15,13 @@ one by one; a cell that kills the kernel is replaced by an error (an answer cell
 left out and scored 0 (a test cell), and the notebook is graded again.  Submissions that
 need such changes are graded from a copy; submitted/ is never modified.
 
+Every kernel runs in the grading sandbox (nde_grader/sandbox.py): a scratch folder with
+only the student's files, a file system without the course's repository, the gradebook
+or other students, a user of its own, no network. The hidden checks run in the grader,
+outside the kernel (nde_grader/execute.py). Before grading, a sandboxed process checks
+that it can see none of that; where the machine cannot give the sandbox (not Linux, not
+root), grading refuses to start unless ``--no-sandbox`` is given.
+
 Timeouts (see also nbgrader_config.py):
   per cell        Execute.timeout = NDE_CELL_TIMEOUT (60 s); the kernel is interrupted,
                   the cell fails, grading goes on
@@ -37,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from nde_grader.review import suspicious
 
 from . import ASSIGNMENT, ROOT, CourseError, tool_env
 
@@ -278,6 +287,22 @@ def _cell_errors(path: Path) -> list[str]:
     return [f"{path.stem}: {', '.join(gids)}: {why}" for why, gids in reasons.items()]
 
 
+def _review(path: Path) -> list[str]:
+    """Answer cells that reach for the course's answers (imports of the instructor's
+    packages, files, loaded modules, the kernel's history or hooks): named for a person."""
+    if not path.exists():
+        return []
+    nb = nbformat.read(path, as_version=4)
+    out = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            found = suspicious(cell.source)
+            if found:
+                out.append(f"{path.stem}: review {meta.get('grade_id')}: the answer {'; '.join(found)}")
+    return out
+
+
 def _zero(course: Path, student: str, assignment: str, name: str) -> None:
     """Score 0 a notebook that could not be graded (scores already given by hand stay)."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -351,11 +376,14 @@ def _take_out(nb, cell_id: str) -> str | None:
     return None
 
 
-def _grade_student(course: Path, student: str, assignment: str, names: list[str], env: dict | None) -> Outcome:
+def _grade_student(course: Path, student: str, assignment: str, names: list[str], env: dict | None,
+                   sandbox: bool = True) -> Outcome:
     start = time.perf_counter()
     problems: list[str] = []
     staged = _check(course, student, assignment, names, problems)
     base = ["autograde", assignment, f"--student={student}", "--force"]
+    if not sandbox:
+        base.append("--GradingExecute.sandbox=False")
     with tempfile.TemporaryDirectory(prefix="grading-") as tmp:
         where = Path(tmp)
 
@@ -390,7 +418,8 @@ def _grade_student(course: Path, student: str, assignment: str, names: list[str]
                 _grade_alone(run, course, student, assignment, name, staged, problems,
                              culprit=_culprit(log) if name == crashed else None)
     for name in names:
-        for p in _cell_errors(course / "autograded" / student / assignment / f"{name}.ipynb"):
+        graded = course / "autograded" / student / assignment / f"{name}.ipynb"
+        for p in _cell_errors(graded) + _review(graded):
             if p not in problems:
                 problems.append(p)
     return Outcome(student, time.perf_counter() - start, problems)
@@ -436,11 +465,27 @@ def _grade_alone(run, course: Path, student: str, assignment: str, name: str, st
 
 
 def autograde(course: Path, who: list[str] | None = None, assignment: str = ASSIGNMENT,
-              env: dict | None = None) -> list[Outcome]:
+              env: dict | None = None, sandbox: bool = True) -> list[Outcome]:
     """Grade each student of ``who`` (default: all) by itself; ``env``: extra environment
-    variables for the kernels (scripts/flake_check.py sets the grading seed)."""
+    variables for the grader (scripts/flake_check.py sets the grading seed)."""
     names = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
-    return [_grade_student(course, student, assignment, names, env) for student in who or students(course, assignment)]
+    return [_grade_student(course, student, assignment, names, env, sandbox)
+            for student in who or students(course, assignment)]
+
+
+def check_sandbox(course: Path) -> None:
+    """Refuse to grade when a sandboxed kernel could reach the answers, or cannot start."""
+    from nde_grader.sandbox import self_test
+
+    hidden = [course / "source", course / "gradebook.db", course / "submitted", course / "nbgrader_config.py",
+              ROOT / "nde_grader", ROOT / "notebooks", ROOT / ".git"]
+    problem = self_test([p for p in hidden if p.exists()])
+    if problem:
+        raise CourseError(
+            f"grading kernels cannot be isolated here: {problem}. Run as root on Linux, or pass --no-sandbox "
+            "to grade anyway, knowing that every kernel can then read what this user can: the course's answers, "
+            "hidden checks, gradebook and other students' files (README, 'What the grader guarantees')"
+        )
 
 
 def scores(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict[str, tuple]]:
@@ -489,11 +534,15 @@ def format_table(table: dict[str, dict[str, tuple]]) -> str:
     return "\n".join(lines)
 
 
-def main(who: list[str] | None = None, course: Path = ROOT) -> int:
+def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True) -> int:
     if not students(course):
         raise CourseError(f"nothing to grade: no submitted/<student>/{ASSIGNMENT}/ folders under {course}")
+    if sandbox:
+        check_sandbox(course)
+    else:
+        print("warning: grading without the sandbox: every kernel can read the course's answers and the gradebook")
     prepare_gradebook(course)
-    outcomes = autograde(course, who)
+    outcomes = autograde(course, who, sandbox=sandbox)
     for o in outcomes:
         print(f"graded {o.student:<16} in {o.seconds:5.1f} s" + ("" if not o.problems else ":"))
         for p in o.problems:

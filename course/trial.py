@@ -77,12 +77,13 @@ def _cell_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
 
 def run_trial(
     students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2,
-    only_varied: bool = False, keep: frozenset[str] = frozenset(),
+    only_varied: bool = False, keep: frozenset[str] = frozenset(), sandbox: bool = True,
 ) -> Trial:
     """Grade ``students`` (name -> variants, or name -> writer of raw files).
 
     With ``only_varied``, a student given variants submits only the notebooks they change.
-    The notebooks of the students in ``keep`` come back as nbgrader ran them.
+    The notebooks of the students in ``keep`` come back as nbgrader ran them. ``sandbox``
+    false grades as ``grade --no-sandbox`` does (the benchmark measures what the sandbox costs).
     """
     every = notebooks or [nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb")]
 
@@ -111,7 +112,7 @@ def run_trial(
                     spec(folder)
                 else:
                     write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied)
-                (outcome,) = autograde(course, [name])
+                (outcome,) = autograde(course, [name], sandbox=sandbox)
                 scores = _cell_scores(course, name)
                 ran = {nb.stem: nbformat.read(nb, as_version=4)
                        for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))} if name in keep else None

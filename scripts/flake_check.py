@@ -1,7 +1,7 @@
 """Zero flakes: correct answers keep every point whatever the grading seed.
 
 Autogrades, through the real ``nbgrader autograde`` path, the course's own answers under
-``--seeds`` grading seeds (env NDE_GRADING_SEED, read by nde.checks.grading_seed) and
+``--seeds`` grading seeds (env NDE_GRADING_SEED, read by nde_grader.checks.grading_seed) and
 the correct alternatives of tests/catalog/ (variants with empty ``catches``) under
 ``--alt-seeds`` seeds, and counts the test cells that lost points (must be 0).
 

@@ -1,7 +1,7 @@
 """The study behind the tolerance of the hidden test ``trainer_accuracy`` (notebook 05).
 
 For many grading seeds, train the course's trainer (and wrong variants of it from
-tests/catalog/05_trainer.py) exactly as ``nde.checks.trainer.trainer_accuracy`` does,
+tests/catalog/05_trainer.py) exactly as ``nde_grader.checks.trainer.trainer_accuracy`` does,
 and print the distribution of the held-out error (estimate - truth), next to the noise
 floor: the standard deviation of the DV estimate with the optimal critic on the same
 number of held-out samples.
@@ -49,18 +49,18 @@ def trainer_class(variant: str):
     import torch
     from torch.utils.tensorboard import SummaryWriter
 
-    import nde
+    import nde_grader.reference as course
     from course.examples import load_catalog
-    from course.export import answer_code
+    from nde_grader.exports import answer_code
 
     nb = nbformat.read(ROOT / "source" / "divergence" / "05_trainer.ipynb", as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "trainer")
     code = answer_code(cell.source)
     if variant != "reference":
         code = next(v for v in load_catalog() if v.name == variant).answer(code)
-    rho, Z, Z_ref = nde.draw_problem(0)  # the notebook's globals, which some wrong variants use
+    rho, Z, Z_ref = course.draw_problem(0)  # the notebook's globals, which some wrong variants use
     namespace = {"__name__": "trainer_study", "torch": torch, "SummaryWriter": SummaryWriter, "math": math,
-                 "DV": nde.DV, "Net": nde.Net, "rho": rho, "Z": torch.as_tensor(Z, dtype=torch.float32),
+                 "DV": course.DV, "Net": course.Net, "rho": rho, "Z": torch.as_tensor(Z, dtype=torch.float32),
                  "Z_ref": torch.as_tensor(Z_ref, dtype=torch.float32)}
     exec(compile(code, f"<{variant}>", "exec"), namespace)
     return namespace["DVTrainer"], namespace
@@ -72,11 +72,16 @@ def one(args):
 
     torch.set_num_threads(1)
     os.environ["NDE_GRADING_SEED"] = str(seed)
-    from nde.checks import trainer as check
+    import nde_student.earlier
+    from nde_grader.checks import trainer as check
+    from nde_grader.exports import earlier_exports
+    from nde_grader.probe import LocalProbe
 
-    DVTrainer, namespace = trainer_class(variant)
+    # the check trains with the course's Net and DV, as while grading
+    nde_student.earlier.provide(earlier_exports(ROOT / "source" / "divergence", "05_trainer"))
+    _, namespace = trainer_class(variant)
     start = time.perf_counter()
-    error = check.accuracy_run(DVTrainer, namespace, offset)
+    error = check.accuracy_run(LocalProbe(namespace), offset)
     return variant, seed, offset, error, time.perf_counter() - start
 
 
@@ -88,13 +93,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    from nde.checks import trainer as check
+    from nde_grader.checks import trainer as check
 
     rho, n_test, tol = check.ACCURACY_RHO, check.ACCURACY_N_TEST, check.ACCURACY_TOL
     print(f"rho = {rho}, truth {check.truth(rho):.4f}; n = {check.ACCURACY_N}, held-out {n_test}, "
           f"{check.ACCURACY_EPOCHS} epochs x {check.ACCURACY_ITERS} batches, lr {check.ACCURACY_LR}; tolerance {tol}")
     print(f"noise floor (sd of DV with the optimal critic on {n_test} + {n_test} samples): {noise_floor(rho, n_test):.4f}")
-    first, second = check.ACCURACY_OFFSETS
+    first, second = check.ACCURACY_OFFSETS[:2]
     jobs = [(v, args.first + s, first) for v in args.variants for s in range(args.seeds)]
     with Pool(args.workers) as pool:
         results = pool.map(one, jobs)

@@ -1,4 +1,4 @@
-"""Self-check for students: ``python -m course validate NOTEBOOK.ipynb [...]``.
+"""Self-check for students: ``python -m nde_student validate NOTEBOOK.ipynb [...]``.
 
 Runs each notebook from top to bottom in a fresh kernel, as the grader will, and exits
 with status 1 when an answer is missing or a visible test fails (plain ``nbgrader
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-WARNINGS_ONLY = re.compile(r"\A(?:[^\n]*:\d+: \w*Warning: [^\n]*\n(?:[ \t]+[^\n]*\n)*)+\Z")
-"""stderr made only of Python warnings: such a cell keeps its points (IgnorePattern in nbgrader_config.py)."""
+from .warnings_only import NORMALIZE_WARNINGS, warnings_only
 
 TEXT_STUB = "YOUR ANSWER HERE"
 
@@ -31,7 +30,7 @@ def _error(cell) -> str | None:
 
 def _stderr(cell) -> str | None:
     text = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr")
-    if text and not WARNINGS_ONLY.search(text):
+    if text and not warnings_only(text):
         return text.strip().splitlines()[0][:150] if text.strip() else "(blank)"
     return None
 
@@ -52,44 +51,94 @@ def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
     os.environ.setdefault("NDE_HEADLESS", "1")
     os.environ.setdefault("MPLBACKEND", "agg")
     nb = nbformat.read(path, as_version=4)
+    setup = nbformat.v4.new_code_cell(NORMALIZE_WARNINGS)  # warnings written so that they can be told apart
+    nb.cells.insert(0, setup)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
     client = NotebookClient(
         nb, timeout=timeout or int(os.environ.get("NDE_CELL_TIMEOUT", 60)), kernel_name=kernel, allow_errors=True,
         interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        nb.cells.remove(setup)
     return nb
 
 
+_EXERCISE = re.compile(r"\*\*Exercise (\d+)( \(written\))?")
+
+
+def _names(source: str) -> list[str]:
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return []
+    return [n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+
+
+def _docstring(source: str) -> str:
+    try:
+        doc = ast.get_docstring(ast.parse(source)) or ""
+    except SyntaxError:
+        doc = ""
+    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+
+
+def _first_line(source: str) -> str:
+    line = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
 def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[str]]:
-    """(number of passing tests, one line per problem) for an executed notebook."""
+    """(number of passing tests, one line per problem) for an executed notebook.
+
+    Exercises are named as the notebook names them ("Exercise 2, `L`"), and a failing
+    test by the rule it checks (its first line).
+    """
     passed, problems = 0, []
+    exercise, answer = "", ""  # the exercise being read, and its answer's names
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id", "?")
+        if cell.cell_type == "markdown":
+            found = _EXERCISE.findall(cell.source)
+            if found:
+                exercise, answer = f"Exercise {found[-1][0]}", ""
         if meta.get("solution") and cell.cell_type == "markdown":
             if TEXT_STUB in cell.source:
-                problems.append(f"MISSING  {gid}: written answer not given yet")
+                problems.append(f"MISSING  {exercise or meta.get('grade_id')} (written): your answer is not given yet")
         elif meta.get("solution") and cell.cell_type == "code":
+            names = _names(cell.source)
+            answer = f"{exercise}, {', '.join(f'`{n}`' for n in names)}" if exercise and names else exercise or \
+                meta.get("grade_id", "?")
             error = _error(cell)
             if error and error.startswith("NotImplementedError"):
-                problems.append(f"MISSING  {gid}: answer not written yet (the cell raises NotImplementedError)")
+                problems.append(f"MISSING  {answer}: not written yet (the cell raises NotImplementedError)")
             elif error:
-                problems.append(f"ERROR    {gid}: the answer cell fails: {error}")
+                problems.append(f"ERROR    {answer}: the answer cell fails: {error}")
         elif meta.get("grade") and cell.cell_type == "code":
             error, stderr = _error(cell), _stderr(cell)
             if not error and _hidden_only(cell.source):
                 continue  # nothing visible to check here: its tests are added at grading time
+            rule = _docstring(cell.source)
+            where = f"{answer or exercise or meta.get('grade_id', '?')}" + (f" ({rule})" if rule else "")
             if error:
-                problems.append(f"FAIL     {gid}: {error}")
+                problems.append(f"FAIL     {where}: {error}")
             elif stderr:
-                problems.append(f"FAIL     {gid}: writes to stderr, which scores 0: {stderr}")
+                problems.append(f"FAIL     {where}: writes to stderr, which scores 0: {stderr}")
             else:
                 passed += 1
+        elif cell.cell_type == "code":
+            error = _error(cell)
+            if error:
+                problems.append(f"ERROR    the cell \"{_first_line(cell.source)}\": {error}")
     return passed, problems
 
 
-def main(notebooks: list[str]) -> int:
+def main(notebooks: list[str] | None = None) -> int:
+    notebooks = sys.argv[1:] if notebooks is None else notebooks
+    if not notebooks:
+        print("usage: python -m nde_student validate NOTEBOOK.ipynb [...]")
+        return 2
     status = 0
     for name in notebooks:
         path = Path(name)
@@ -113,5 +162,3 @@ def main(notebooks: list[str]) -> int:
     return status
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

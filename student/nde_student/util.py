@@ -9,6 +9,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from .earlier import AnswerMissing
+
 
 def pick_device(verbose: bool = True) -> torch.device:
     """The GPU when PyTorch sees one, else the CPU; say which.
@@ -54,8 +56,11 @@ def needs(*names: str):
     """
     try:
         yield
-    except NotImplementedError:
+    except NotImplementedError as exc:
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
             plt.close("all")  # no half-drawn figure above the message
-        print(f"This cell needs your {' and '.join(names)} from above: answer that exercise, then run this cell again.")
+        if isinstance(exc, AnswerMissing):  # an answer of an earlier notebook: it names the exercise
+            print(f"This cell stops here: {exc}.")
+        else:
+            print(f"This cell needs your {' and '.join(names)} from above: answer that exercise, then run this cell again.")

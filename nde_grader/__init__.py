@@ -1,0 +1,15 @@
+"""The instructor's grading library: reference answers, hidden checks, the grading sandbox.
+
+None of it reaches students (``python -m course bundle`` leaves it out, and a test scans
+the bundle for it), and none of it is visible to a grading kernel:
+
+- ``reference``  the course's answers, generated from the notebooks' cells tagged export;
+- ``checks``     the hidden checks. They run in the grader's process and reach the
+                 student's code through a ``probe`` (``probe.py``); they compute what
+                 a correct answer gives there, outside the student's kernel;
+- ``harness``    the small routines a probe runs inside the student's kernel: they call
+                 the student's code on the check's inputs and send back what it returned,
+                 never an answer or an expected value;
+- ``execute``    nbgrader's Execute preprocessor for grading: every kernel in a sandbox
+                 (``sandbox.py``, ``sandbox_exec.py``), hidden checks across the boundary.
+"""

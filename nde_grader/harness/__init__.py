@@ -1,0 +1,142 @@
+"""The part of the hidden checks that runs inside the student's kernel.
+
+A check (``nde_grader/checks``) calls ``probe.run("<module>.<routine>", **params)``. The
+routine runs where the student's answers are (the notebook's namespace ``ns``), calls
+them on the check's inputs, and returns what came back: numbers, arrays, short strings.
+Whether that is right is decided by the check, outside the kernel.
+
+This package is what the grader sends into a grading kernel (as source code, see
+``nde_grader/probe.py``): it imports only the standard library, NumPy, PyTorch and the
+students' library, and it holds no answer and no expected value (a test scans it).
+
+Wire format: JSON, with NumPy arrays (and tensors, as arrays) as
+``{"__array__": [dtype, shape, base64]}`` and non-finite floats as
+``{"__float__": "nan" | "inf" | "-inf"}``; tuples come back as lists.
+"""
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import math
+import random
+from contextlib import contextmanager
+
+import numpy as np
+
+MIME = "application/vnd.nde.result+json"
+DTYPES = {"float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"}
+
+
+def encode(obj):
+    """``obj`` as JSON-compatible data (see the module's docstring)."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)) and not isinstance(obj, np.bool_):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (float, np.floating)):
+        value = float(obj)
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if type(obj).__module__ == "torch" and type(obj).__name__ in ("Tensor", "Parameter"):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, np.ndarray):
+        name = obj.dtype.name
+        if name not in DTYPES:
+            raise TypeError(f"cannot send an array of dtype {name}")
+        data = np.ascontiguousarray(obj)
+        return {"__array__": [name, list(obj.shape), base64.b64encode(data.tobytes()).decode("ascii")]}
+    if isinstance(obj, (list, tuple)):
+        return [encode(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): encode(v) for k, v in obj.items()}
+    raise TypeError(f"cannot send a {type(obj).__name__}")
+
+
+def decode(obj):
+    """The inverse of ``encode``; arrays come back as read-only NumPy arrays, no pickle involved."""
+    if isinstance(obj, list):
+        return [decode(x) for x in obj]
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            name, shape, data = obj["__array__"]
+            if name not in DTYPES:
+                raise ValueError(f"unexpected dtype {name!r}")
+            raw = base64.b64decode(data, validate=True)
+            return np.frombuffer(raw, dtype=np.dtype(name)).reshape([int(s) for s in shape])
+        if set(obj) == {"__float__"}:
+            return float(obj["__float__"])
+        return {k: decode(v) for k, v in obj.items()}
+    return obj
+
+
+def roundtrip(obj):
+    """What the other side receives when ``obj`` is sent."""
+    return decode(json.loads(json.dumps(encode(obj))))
+
+
+def call_routine(ns: dict, routine: str, params: dict, package: str):
+    module_name, _, name = routine.partition(".")
+    module = importlib.import_module(f"{package}.{module_name}")
+    return getattr(module, name)(ns, **params)
+
+
+def serve(routine: str, payload: str) -> None:
+    """Run in the kernel: call ``routine`` with the decoded ``payload`` and display its result."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    result = call_routine(get_ipython().user_ns, routine, decode(json.loads(payload)), __name__)
+    display({MIME: encode(result)}, raw=True)
+
+
+_MISSING = object()
+
+
+@contextmanager
+def bound(ns: dict, **names):
+    """Bind names in the notebook's namespace for a while; put the student's back after."""
+    old = {k: ns.get(k, _MISSING) for k in names}
+    ns.update(names)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is _MISSING:
+                ns.pop(k, None)
+            else:
+                ns[k] = v
+
+
+@contextmanager
+def seeded(seed: int):
+    """Seed Python's, NumPy's and PyTorch's generators for a check, whatever the student
+    seeded; put the student's states back afterwards. Yields a NumPy Generator."""
+    import torch
+
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    try:
+        yield np.random.default_rng(seed)
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
+
+
+def device(ns: dict):
+    """The notebook's DEVICE, or the CPU."""
+    import torch
+
+    found = ns.get("DEVICE")
+    return found if isinstance(found, torch.device) else torch.device("cpu")
+
+
+def describe(obj) -> str:
+    """A short name of what a student's function returned, for messages."""
+    kind = type(obj).__name__
+    shape = getattr(obj, "shape", None)
+    return f"{kind} of shape {tuple(shape)}" if shape is not None else kind

@@ -1,0 +1,65 @@
+"""Kernel side of the checks of notebook 04: call the student's ``DV`` with a critic of the check's own.
+
+The critic is a lookup table: the check sends the samples and the value t(z) it wants
+at each of them, and ``Lookup`` returns those values, as a parameter vector, for the
+rows it is called on. So the check knows exactly what DV should return, and what its
+gradient with respect to each value should be, whatever the student's code does
+between the samples and the critic (one call on Z and one on Z_ref, or one call on
+both stacked). A row that is not one of the samples is an error: DV must pass the
+samples to the critic unchanged.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from . import device
+
+
+class Lookup(nn.Module):
+    """t(z) = theta[index of the row z among the known rows], for (N, 2) float32 inputs."""
+
+    def __init__(self, rows: torch.Tensor, values: torch.Tensor):
+        super().__init__()
+        keys = rows.contiguous().view(torch.int64).reshape(-1)  # the two float32 of a row as one int64
+        self.order = torch.argsort(keys)
+        self.keys = keys[self.order]
+        self.theta = nn.Parameter(values.clone())
+
+    def forward(self, z):
+        z = torch.as_tensor(z).to(device=self.keys.device, dtype=torch.float32).contiguous()
+        if z.dim() != 2 or z.shape[1] != 2:
+            raise ValueError(f"the critic takes a batch of shape (N, 2); it was called on shape {tuple(z.shape)}")
+        keys = z.view(torch.int64).reshape(-1)
+        pos = torch.searchsorted(self.keys, keys).clamp(max=len(self.keys) - 1)
+        if not torch.equal(self.keys[pos], keys):
+            raise ValueError("the critic was called on rows that are not samples of Z or Z_ref: "
+                             "pass the samples to net unchanged")
+        return self.theta[self.order[pos]].unsqueeze(-1)
+
+
+def evaluate(ns: dict, cases: list) -> list:
+    """For each case {Z, Z_ref, t_Z, t_ref, backward}: what ``DV(Z, Z_ref, critic)`` returned
+    (type, shape, value, requires_grad) and, with ``backward``, the gradient of that value
+    with respect to the critic's values at Z and at Z_ref."""
+    dev = device(ns)
+    out = []
+    for case in cases:
+        Z = torch.tensor(case["Z"], dtype=torch.float32, device=dev)
+        Z_ref = torch.tensor(case["Z_ref"], dtype=torch.float32, device=dev)
+        values = torch.tensor(list(case["t_Z"]) + list(case["t_ref"]), dtype=torch.float32, device=dev)
+        critic = Lookup(torch.cat([Z, Z_ref]), values)
+        got = ns["DV"](Z, Z_ref, critic)
+        info = {"type": type(got).__name__}
+        if isinstance(got, torch.Tensor):
+            info.update(shape=list(got.shape), numel=got.numel(), requires_grad=bool(got.requires_grad))
+            if got.numel() == 1:
+                info["value"] = float(got.detach().double().cpu().reshape(()))
+                if case["backward"] and got.requires_grad:
+                    got.reshape(()).backward()
+                    grad = critic.theta.grad
+                    info["grad"] = None if grad is None else grad.double().cpu().numpy()
+        elif isinstance(got, (int, float)):
+            info["value"] = float(got)
+        out.append(info)
+    return out

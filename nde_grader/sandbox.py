@@ -1,0 +1,239 @@
+"""The grading sandbox: every grading kernel in a file system of its own, as a user of its own.
+
+``Sandbox`` prepares one kernel's scratch folder and the command that starts the kernel
+inside the sandbox (``sandbox_exec.py`` does the work, as root, then becomes the kernel).
+What the kernel sees:
+
+- read-only: the system's programs and libraries (/usr, /bin, /lib*, /sbin, /etc, /sys),
+  the Python installation, the course's environment and the students' library;
+- read-write: its scratch folder (its working folder: the student's files, nothing else),
+  an empty /tmp and /dev/shm;
+- nothing else: not the course repository (answers, checks, source notebooks), not the
+  gradebook, not other students' files, not /root or /home, no network.
+
+It runs as a user id of its own (no name, no groups), with no way to gain privileges,
+and with limits on memory, file size and processes. After the kernel, every process of
+that user id is killed and the scratch folder removed.
+
+This needs Linux and root (to create namespaces and switch users). ``unavailable()``
+says why a machine cannot do it; ``python -m course grade`` then refuses to start
+unless told ``--no-sandbox`` (README, "What the grader guarantees").
+"""
+from __future__ import annotations
+
+import glob
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+EXEC = Path(__file__).with_name("sandbox_exec.py")
+SYSTEM = ["/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/etc", "/sys"]
+"""Read-only in every sandbox: programs, libraries, configuration, devices' descriptions."""
+
+KEEP_ENV = ("MPLBACKEND", "NDE_HEADLESS", "NBGRADER_EXECUTION", "PYTHONWARNINGS", "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "TZ", "LANG", "LC_ALL")
+UID_BASE = 1_900_000
+"""Kernels run as user ids UID_BASE + k: high, so that no account of the machine has them."""
+
+_counter = itertools.count()
+_lock = threading.Lock()
+
+
+def memory_limit() -> int | None:
+    """Bytes of address space a grading kernel may use (``NDE_KERNEL_MEMORY_MB``, default
+    8192; 0: no limit). No limit where a GPU is visible: CUDA reserves far more address
+    space than it uses."""
+    mb = int(os.environ.get("NDE_KERNEL_MEMORY_MB", 8192))
+    if mb <= 0 or glob.glob("/dev/nvidia[0-9]*"):
+        return None
+    return mb * 2**20
+
+
+def visible_paths() -> list[str]:
+    """What a kernel may read: the system, this Python, the course's environment, the students' library."""
+    import nde_student
+
+    paths = list(SYSTEM)
+    for prefix in (sys.base_prefix, sys.prefix, sys.exec_prefix):
+        paths += [prefix, os.path.realpath(prefix)]
+    paths.append(str(Path(nde_student.__file__).resolve().parent))
+    return sorted({p for p in paths if os.path.exists(p)})
+
+
+def unavailable() -> str | None:
+    """Why this machine cannot run sandboxed kernels, or None when it can."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (this is {sys.platform})"
+    if os.geteuid() != 0:
+        return "the grading sandbox needs root, to create namespaces and run kernels as a user of their own"
+    return None
+
+
+def _next_uid() -> int:
+    with _lock:
+        return UID_BASE + (os.getpid() % 50_000) * 20 + next(_counter) % 20
+
+
+@dataclass
+class Sandbox:
+    """One kernel's sandbox: its scratch folder and the command that starts it."""
+
+    parent: str | None = None
+    visible: list[str] | None = None  # what it may read besides its folder (default: visible_paths())
+    uid: int = field(default_factory=_next_uid)
+    base: Path = field(init=False)
+
+    def __post_init__(self):
+        self.base = Path(tempfile.mkdtemp(prefix="nde-k", dir=self.parent))
+        (self.base / "root").mkdir()  # the new root is built on this empty folder
+        self.work.mkdir()
+        (self.work / ".kernel").mkdir()
+
+    @property
+    def work(self) -> Path:
+        """The kernel's working folder: the student's files go here."""
+        return self.base / "work"
+
+    @property
+    def connection_file(self) -> str:
+        return str(self.work / ".kernel" / "connection.json")
+
+    @property
+    def ipc_prefix(self) -> str:
+        return str(self.work / ".kernel" / "ipc")
+
+    def add_files(self, folder: Path, skip: set[str] = frozenset()) -> list[str]:
+        """Copy the regular files of a student's folder into the working folder (no links,
+        nothing special, at most 50 MB each); return what was left out."""
+        left_out = []
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(folder)
+            if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                left_out.append(f"{rel} (not a regular file)")
+            elif path.is_file():
+                if path.name in skip or ".ipynb_checkpoints" in rel.parts:
+                    continue
+                if path.stat().st_size > 50 * 2**20:
+                    left_out.append(f"{rel} (over 50 MB)")
+                    continue
+                (self.work / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, self.work / rel)
+        for path in self.work.rglob("*"):
+            os.lchown(path, self.uid, self.uid)
+        return left_out
+
+    def env(self) -> dict[str, str]:
+        home = str(self.work)
+        env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+        env.update(
+            HOME=home, USER="student", LOGNAME="student", TMPDIR="/tmp", JUPYTER_PLATFORM_DIRS="1",
+            PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            MPLCONFIGDIR=f"{home}/.config/matplotlib", PYTHONDONTWRITEBYTECODE="1",
+        )
+        env.setdefault("LANG", "C.UTF-8")
+        return env
+
+    def _cache_matplotlib(self) -> None:
+        """Give the kernel matplotlib's font list, which it would otherwise rebuild (seconds)."""
+        try:
+            import matplotlib
+
+            found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+        except Exception:  # noqa: BLE001 (only a speed-up)
+            return
+        target = self.work / ".config" / "matplotlib"
+        target.mkdir(parents=True, exist_ok=True)
+        for path in found[-1:]:
+            shutil.copyfile(path, target / path.name)
+
+    def command(self, argv: list[str]) -> list[str]:
+        """The command that starts ``argv`` (a kernel) inside this sandbox."""
+        self._cache_matplotlib()
+        limits = {"nproc": 512, "fsize": 2**30, "core": 0}
+        memory = memory_limit()
+        if memory:
+            limits["as"] = memory
+        config = {
+            "root": str(self.base / "root"), "scratch": str(self.work), "uid": self.uid, "gid": self.uid,
+            "read_only": self.visible if self.visible is not None else visible_paths(), "devices": sorted(glob.glob("/dev/nvidia*")), "env": self.env(),
+            "limits": limits,
+        }
+        path = self.base / "sandbox.json"
+        path.write_text(json.dumps(config))
+        path.chmod(0o600)
+        return [sys.executable, "-I", "-S", str(EXEC), str(path), "--", *argv]
+
+    def close(self) -> None:
+        """Kill whatever the kernel left running, and remove the scratch folder."""
+        kill_user(self.uid)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def kill_user(uid: int) -> None:
+    """SIGKILL every process of ``uid`` (a sandboxed kernel's children that outlived it)."""
+    code = f"import os; os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); os.setresuid({uid}, {uid}, {uid}); os.kill(-1, 9)"
+    subprocess.run([sys.executable, "-I", "-S", "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=30)
+
+
+# What a sandboxed process must not be able to do; run by ``self_test``.
+_PROBE = r"""
+import importlib.util, json, os, socket, sys
+found = {}
+found["uid"] = os.getuid()
+found["importable"] = [m for m in ("nde_grader", "course") if importlib.util.find_spec(m) is not None]
+found["student_library"] = importlib.util.find_spec("nde_student") is not None
+found["readable"] = [p for p in sys.argv[2:] if os.path.exists(p)]
+try:  # the grader listens on this port of the machine's loopback
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2).close()
+    found["network"] = True
+except OSError:
+    found["network"] = False
+print(json.dumps(found))
+"""
+
+
+def self_test(hidden: list[Path]) -> str | None:
+    """Start a sandboxed Python and check what it can reach; None when all is as it should be,
+    else what is wrong (the grader then refuses to grade)."""
+    why = unavailable()
+    if why:
+        return why
+    import socket
+
+    box = Sandbox()
+    listener = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        argv = box.command([sys.executable, "-c", _PROBE, str(port), *map(str, hidden)])
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            return f"a sandboxed process could not start: {(done.stderr or done.stdout).strip()[-400:]}"
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        return f"a sandboxed process could not start: {exc}"
+    finally:
+        listener.close()
+        box.close()
+    problems = []
+    if found["uid"] == 0:
+        problems.append("it runs as root")
+    if found["importable"]:
+        problems.append(f"it can import the instructor's packages {found['importable']} (installed in the kernel's "
+                        "environment: install them in editable mode from the course repository)")
+    if not found["student_library"]:
+        problems.append("it cannot import the students' library nde_student")
+    if found["readable"]:
+        problems.append(f"it can see {found['readable']}")
+    if found["network"]:
+        problems.append("it reaches the machine's network")
+    return "; ".join(problems) or None
