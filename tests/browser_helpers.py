@@ -49,11 +49,25 @@ def notebooks(kind: str) -> list[Path]:
     return sorted(SOURCES[kind].glob("*.ipynb"))
 
 
+def progress_tree(name: str) -> Path:
+    """Where release notebook ``name`` is opened: a folder of its own, two levels down, that
+    also holds the notebooks before it with the course's answers, as a student has them
+    who reached this notebook (later notebooks read earlier answers with from_notebook)."""
+    return Path(f"release-{name[:2]}") / ASSIGNMENT
+
+
 def copy_course(dest: Path) -> Path:
     """What a student's course folder holds, copied to dest: notebooks, figures, config."""
     for kind, tree in TREES.items():
         if SOURCES[kind].is_dir():
             shutil.copytree(SOURCES[kind], dest / tree)
+    for path in notebooks("release"):
+        folder = dest / progress_tree(path.name)
+        folder.mkdir(parents=True)
+        shutil.copy(path, folder)
+        for earlier in notebooks("solutions"):
+            if earlier.name < path.name:
+                shutil.copy(earlier, folder)
     shutil.copytree(ROOT / "images", dest / "images")
     shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     return dest
@@ -152,7 +166,7 @@ class Lab:
 NUMBERED = r"^\[\d+\]:$"
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front
 ERROR_MIME = "application/vnd.jupyter.stderr"  # JupyterLab draws errors and stderr alike
-NEEDS_LINE = "This cell needs your"  # what nde.needs prints
+NEEDS_LINE = "This cell needs your"  # what nde_student.needs prints
 
 STATE_JS = """panel => [...document.querySelectorAll(panel + ' .jp-Notebook .jp-Cell')].map(c => ({
   code: c.classList.contains('jp-CodeCell'),
@@ -168,7 +182,7 @@ STATE_JS = """panel => [...document.querySelectorAll(panel + ' .jp-Notebook .jp-
 }))"""
 
 _TRACEBACK = re.compile(r"^-{20,}\s*\n\s*([\w.]+)\s+Traceback \(most recent call last\)")
-_LAST_LINE_ERROR = re.compile(r"^([\w.]*(?:Error|Exception|Interrupt|Exit))\b")
+_LAST_LINE_ERROR = re.compile(r"^([\w.]*(?:Error|Exception|Interrupt|Exit|AnswerMissing))\b")
 
 
 def error_name(output: dict) -> str | None:

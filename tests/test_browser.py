@@ -4,9 +4,11 @@ A student runs ``jupyter lab`` in the course folder, opens each notebook and run
 cells.  This test does the same on a copy of the course folder and checks what the
 student would see:
 
-- the release: every error is the ``NotImplementedError`` of an exercise not answered
-  yet, shown in the answer's cell or in its test cell; cells that use an answer say so
-  in one line; every figure and plot is drawn;
+- the release, each notebook opened as a student who answered the notebooks before it
+  (later notebooks use those answers through ``from_notebook``): every error is the
+  ``NotImplementedError`` of an exercise not answered yet, shown in the answer's cell or
+  in its test cell; cells that use an answer say so in one line; every figure and plot
+  is drawn;
 - the filled solutions (``submitted/solutions``): Run > Run All Cells goes through
   without a single error and the plots appear; nbgrader's Validate button passes
   (clicked in one notebook: it reruns the notebook on the server);
@@ -33,6 +35,7 @@ import pytest
 from course import ROOT
 from .browser_helpers import (
     CHROMIUM, LAUNCH_ARGS, NEEDS_LINE, PANEL, SOURCES, TREES, Lab, LabPage, copy_course, error_name, notebooks,
+    progress_tree,
 )
 
 # All browser tests share one JupyterLab and one browser, so they belong on one xdist
@@ -116,7 +119,8 @@ def student(lab_page, lab):
 
 def _read(kind: str, name: str) -> tuple[str, nbformat.NotebookNode]:
     """The notebook's path in the copied course folder, and its cells as in the repository."""
-    return f"{TREES[kind].as_posix()}/{name}", nbformat.read(SOURCES[kind] / name, as_version=4)
+    tree = progress_tree(name) if kind == "release" else TREES[kind]
+    return f"{tree.as_posix()}/{name}", nbformat.read(SOURCES[kind] / name, as_version=4)
 
 
 def _code(nb) -> int:

@@ -20,8 +20,13 @@ BROWSER_TEST_RUNS = CHROMIUM.exists() and importlib.util.find_spec("playwright")
 
 
 def _run_copy(path, tmp_path):
-    copy = tmp_path / path.name  # run in a scratch folder: logs and runs/ stay out of the repository
+    """Run a release notebook in a scratch folder (logs and runs/ stay out of the repository)
+    beside the notebooks before it with the course's answers, as a student who reached it."""
+    copy = tmp_path / path.name
     shutil.copy(path, copy)
+    for earlier in notebook_paths("submitted/solutions"):
+        if earlier.name < path.name:
+            shutil.copy(earlier, tmp_path)
     return execute(copy, allow_errors=True)
 
 

@@ -1,5 +1,6 @@
-"""`python -m course validate` fails on a missing answer or a failing visible test, and
-warnings on stderr are not failures (in grading and in validation)."""
+"""The self-check (`python -m nde_student validate`, also `python -m course validate`) fails
+on a missing answer or a failing visible test, and warnings on stderr are not failures
+(in grading and in validation)."""
 from __future__ import annotations
 
 import re
@@ -9,7 +10,8 @@ import sys
 import pytest
 
 from course import ROOT
-from course.validate import WARNINGS_ONLY, main, run, summarize
+from nde_student.selfcheck import main, run, summarize
+from nde_student.warnings_only import warnings_only
 
 from .broken.cases import answer, cases, submission
 
@@ -25,9 +27,10 @@ def save(nb, path):
 
 def test_cli_passes_a_complete_notebook(tmp_path):
     path = save(submission(), tmp_path / "02_gradient_descent.ipynb")
-    done = subprocess.run([sys.executable, "-m", "course", "validate", str(path)], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "OK" in done.stdout
+    for command in (["-m", "nde_student", "validate"], ["-m", "course", "validate"]):
+        done = subprocess.run([sys.executable, *command, str(path)], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "OK" in done.stdout
 
 
 def test_missing_answers_and_failing_visible_tests_exit_1(tmp_path, capsys):
@@ -37,9 +40,10 @@ def test_missing_answers_and_failing_visible_tests_exit_1(tmp_path, capsys):
     wrong = save(answer(submission(), "loss", inside="return torch.exp(w)  # forgets z"), tmp_path / "wrong.ipynb")
     assert main([str(untouched), str(wrong)]) == 1
     out = capsys.readouterr().out
-    assert "MISSING  loss: answer not written yet" in out
-    assert "MISSING  infimum: written answer" in out
-    assert re.search(r"FAIL +loss_values: AssertionError: for z = -1", out), out
+    assert "MISSING  Exercise 2, `L`: not written yet" in out  # named as the notebook names it
+    assert "MISSING  Exercise 1 (written): your answer is not given yet" in out
+    assert re.search(r"FAIL +Exercise 2, `L` \(L\(w\) = e\^\(w z\) elementwise and keeps the shape of w\): "
+                     r"AssertionError: for z = -1", out), out
     assert "wrong.ipynb: NOT YET" in out
 
 
@@ -52,18 +56,20 @@ def test_warnings_on_stderr_are_not_failures(tmp_path):
     warned = {k: v for k, v in warned.items() if v}
     assert {"loss_values", "loss_gradient", "descent_step"} <= set(warned), warned  # the case is not vacuous
     assert "UserWarning" in warned["descent_step"] and "clone" in warned["descent_step"]  # PyTorch's own warning
-    assert all(WARNINGS_ONLY.search(text) for text in warned.values()), warned
+    assert all(warnings_only(text) for text in warned.values()), warned
     assert summarize(nb) == (3, [])
 
 
-def test_the_warning_pattern_is_the_graders():
+def test_the_warning_filter_is_the_graders():
     from traitlets.config.loader import PyFileConfigLoader
 
+    from nde_grader.preprocessors import DropWarnings
+
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    assert config.IgnorePattern.pattern == WARNINGS_ONLY.pattern and config.IgnorePattern.enabled
-    assert not WARNINGS_ONLY.search("Traceback (most recent call last):\n")
-    assert not WARNINGS_ONLY.search("/x.py:3: UserWarning: fine\n  warn()\nERROR: the data is gone\n")
-    assert not WARNINGS_ONLY.search("computing L\n")
+    assert DropWarnings in config.Autograde.autograde_preprocessors
+    assert not warnings_only("Traceback (most recent call last):\n")
+    assert not warnings_only("/x.py:3: UserWarning: fine\n  warn()\nERROR: the data is gone\n")
+    assert not warnings_only("computing L\n")
 
 
 def save_writer(writer, folder):

@@ -21,7 +21,7 @@ from course.examples import fill_answers, load_catalog
 NOTEBOOK = "02_gradient_descent"
 FILE = f"{NOTEBOOK}.ipynb"
 DESCENT = {"descent_step", "descent_iterates", "descent_in_place"}
-WRONG = frozenset({"descent_iterates", "descent_in_place"})  # what descent_keeps_gradient loses
+WRONG = frozenset({"descent_iterates"})  # what descent_keeps_gradient loses
 
 
 def submission(wrong: bool = False) -> nbformat.NotebookNode:
@@ -72,7 +72,7 @@ def _deleted():
 
 def _edited():
     nb = submission(wrong=True)
-    nb.cells[index(nb, "descent_in_place")].source = '"""I changed this test."""\npass\n'
+    nb.cells[index(nb, "descent_iterates")].source = '"""I changed this test."""\npass\n'
     return nb
 
 
@@ -110,7 +110,7 @@ def cases() -> dict[str, Case]:
         "alloc": Case(write(answer(submission(), "descent", inside="buffer = torch.empty(10**13)")), frozenset(DESCENT),
                       "memory"),
         "deleted": Case(write(_deleted()), WRONG, "descent_iterates"),
-        "edited": Case(write(_edited()), WRONG, "descent_in_place"),
+        "edited": Case(write(_edited()), WRONG, "descent_iterates"),
         "reordered": Case(write(_reordered()), frozenset({"descent_step"}), "order"),
         "duplicated": Case(write(_duplicated()), WRONG, "'descent' appears 2 times"),
         # warnings on stderr (one of Python's, one of PyTorch's) cost nothing

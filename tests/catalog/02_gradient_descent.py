@@ -22,7 +22,7 @@ VARIANTS = [
             edits=((LOSS, "    return torch.exp(w * z).sum()"),)),
     Variant("descent_keeps_gradient", NB, "descent",
             "never resets w.grad, so gradients of all earlier steps accumulate",
-            frozenset({"descent_iterates", "descent_in_place"}),
+            frozenset({"descent_iterates"}),
             edits=((RESET, ""),)),
     Variant("descent_rebinds_w", NB, "descent",
             "w = (w - lr * w.grad).detach().requires_grad_(): right numbers, but the caller's tensor never moves",
@@ -35,7 +35,7 @@ VARIANTS = [
                     "        w = w - lr * w.grad"),)),
     Variant("descent_ascends", NB, "descent",
             "w += lr * w.grad: climbs the loss instead of descending",
-            frozenset({"descent_step", "descent_iterates", "descent_in_place"}),
+            frozenset({"descent_step", "descent_iterates"}),
             edits=((UPDATE, "            w += lr * w.grad"),)),
     # --- correct alternatives -----------------------------------------------------
     Variant("loss_method", NB, "loss", "the .exp() method instead of torch.exp",

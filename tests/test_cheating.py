@@ -1,0 +1,152 @@
+"""Borrowed answers score 0: the catalog of cheating submissions (tests/cheats.py), graded.
+
+For every strategy, one student whose every answer cell, in every notebook, takes the
+course's own implementation by that route instead of writing it: importing the course's
+packages, reading the instructor's files (source notebooks, the reference module) or
+another student's, taking it from modules or objects loaded in the kernel, from the kernel's
+history, through hooks that run after later cells, or from what the grader gives
+``from_notebook``, or another student's notebook. Graded through the real ``grade`` path (course/trial.py runs
+course/grade.py's ``autograde``, nbgrader with the sandbox):
+
+- every test cell of every notebook scores 0;
+- the instructor's report names, for each notebook, what the answers reached for.
+
+The control: the same cheating cells, run where the answers are in reach (a plain
+kernel in a course folder, with the hidden tests run inside the kernel, as nbgrader
+does by default, and the course's answers imported by the notebook, as they once were)
+pass tests there. Without that, a cheat that merely crashes would
+prove nothing. The control runs each strategy on one notebook, all five covered
+(``NDE_CHEAT_CONTROL=all``: every strategy on every notebook).
+"""
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+
+import nbformat
+import pytest
+
+from course import ASSIGNMENT, ROOT
+from course.grade import prepare_gradebook
+from course.trial import run_trial
+from nde_grader.exports import notebook_exports
+from nde_grader.sandbox import unavailable
+
+from .cheats import IN_MEMORY, REACH, STRATEGIES, cheat_cell
+from .conftest import execute, notebook_paths
+
+pytestmark = pytest.mark.slow
+NOTEBOOKS = [p.stem for p in notebook_paths("source")]
+
+
+def _defined(source: str) -> dict[str, str]:
+    """The functions and classes an answer cell of the course defines, in order."""
+    return {n.name: "class" if isinstance(n, ast.ClassDef) else "def"
+            for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+
+
+def cheating_notebook(notebook: str, strategy: str, base: str = "release") -> nbformat.NotebookNode:
+    """The release (or source) notebook with every code answer cell replaced by a cheat."""
+    source = {c.id: c for c in nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4).cells}
+    nb = nbformat.read(ROOT / base / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            cell.source = cheat_cell(strategy, _defined(source[cell.id].source.replace("### BEGIN SOLUTION", "")))
+    return nb
+
+
+def _writer(strategy: str):
+    def write(folder):
+        for notebook in NOTEBOOKS:
+            nbformat.write(cheating_notebook(notebook, strategy), folder / f"{notebook}.ipynb")
+    return write
+
+
+def _test_cells(notebook: str) -> dict[str, float]:
+    nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
+            and c.cell_type == "code"}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    why = unavailable()
+    if why:
+        pytest.skip(f"grading refuses to start without its sandbox here: {why}")
+    return run_trial({f"cheat_{s}": _writer(s) for s in STRATEGIES})
+
+
+def test_the_catalog_covers_every_route():
+    assert len(STRATEGIES) >= 8
+    routes = " ".join(why for why, _ in STRATEGIES.values())
+    for route in ("import", "source notebook", "reference module", "another student", "loaded in the kernel",
+                  "objects alive", "history", "hooks", "from_notebook"):
+        assert route in routes, f"no cheating strategy takes the route: {route}"
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES), ids=str)
+def test_a_borrowed_answer_scores_zero(graded, strategy):
+    student = f"cheat_{strategy}"
+    cells = graded.cells[student]
+    for notebook in NOTEBOOKS:
+        for grade_id, points in _test_cells(notebook).items():
+            score, max_score = cells.get(grade_id, (None, points))
+            assert score == 0, f"{strategy}: {notebook}, {grade_id} scored {score} of {max_score} with a borrowed answer"
+    problems = graded.outcomes[student].problems
+    for notebook in NOTEBOOKS:
+        assert any(p.startswith(f"{notebook}: review ") for p in problems), (
+            f"{strategy}: the report gives no reason for {notebook}: {problems}"
+        )
+
+
+# --- the control ------------------------------------------------------------------------
+
+
+def _control_pairs() -> list[tuple[str, str]]:
+    """(strategy, notebook) pairs of the control: by default each strategy once, on the
+    notebooks in turn (among those its route reaches), so that all five are covered."""
+    reach = {s: [n for n in NOTEBOOKS if n in REACH.get(s, NOTEBOOKS)] for s in STRATEGIES}
+    if os.environ.get("NDE_CHEAT_CONTROL") == "all":
+        return [(s, n) for s in STRATEGIES for n in reach[s]]
+    return [(s, reach[s][i % len(reach[s])]) for i, s in enumerate(STRATEGIES)]
+
+
+@pytest.fixture(scope="module")
+def exposed_course(tmp_path_factory):
+    """A course folder as nbgrader grades by default: source/, the gradebook, the reference
+    module and the other students' submissions next to the folder where the kernel runs."""
+    course = tmp_path_factory.mktemp("exposed")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for tree in ("source", "release", "submitted/solutions"):
+        shutil.copytree(ROOT / tree / ASSIGNMENT, course / tree / ASSIGNMENT)
+    (course / "nde_grader").mkdir()
+    shutil.copy(ROOT / "nde_grader" / "reference.py", course / "nde_grader")
+    prepare_gradebook(course)
+    return course
+
+
+@pytest.mark.parametrize("strategy,notebook", _control_pairs(), ids=lambda x: x)
+def test_the_cheat_works_where_answers_are_in_reach(exposed_course, strategy, notebook):
+    folder = exposed_course / "autograded" / strategy / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    for earlier in NOTEBOOKS:  # the notebooks before it, answered, for from_notebook
+        if earlier < notebook:
+            shutil.copy(ROOT / "submitted" / "solutions" / ASSIGNMENT / f"{earlier}.ipynb", folder)
+    path = folder / f"{notebook}.ipynb"
+    nb = cheating_notebook(notebook, strategy, base="source")
+    if strategy in IN_MEMORY:  # the answers loaded in the kernel, as the notebooks once imported them
+        nb.cells.insert(0, nbformat.v4.new_code_cell("import nde_grader.reference"))
+    if strategy == "provided_answers":  # a grader that gave from_notebook this notebook's answers too
+        provided = {n: notebook_exports(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{n}.ipynb", as_version=4), n)
+                    for n in NOTEBOOKS}
+        nb.cells.insert(0, nbformat.v4.new_code_cell(f"import nde_student.earlier\nnde_student.earlier.provide({provided!r})"))
+    nbformat.write(nb, path)
+    ran = execute(path, allow_errors=True)
+    passed = [c.metadata["nbgrader"]["grade_id"] for c in ran.cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+              and not c.metadata["nbgrader"].get("solution")
+              and not any(o.output_type == "error" for o in c.outputs)]
+    assert passed, f"{strategy} borrows nothing in {notebook} even where the answers are in reach: the cheat is broken"

@@ -1,0 +1,196 @@
+"""The boundary between the student's code and the grader, part by part.
+
+- the wire format of probes carries numbers and arrays only, never a pickle;
+- hidden-test blocks name checks and hold nothing else; every named check exists;
+- the harness that goes into a grading kernel holds no answer, and imports nothing of
+  the instructor's;
+- a grading kernel is given the course's answers of the earlier notebooks only;
+- the sandbox: a sandboxed process cannot see the course's files or import the grading
+  library, does not run as root, reaches no network, cannot write outside its folder,
+  has a memory limit, and leaves no process behind.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+import subprocess
+import sys
+import time
+
+import nbformat
+import numpy as np
+import pytest
+
+from course import ASSIGNMENT, ROOT
+from nde_grader.exports import earlier_exports
+from nde_grader.harness import decode, encode, roundtrip
+from nde_grader.hidden import checks_in, visible_part
+from nde_grader.probe import HARNESS, bootstrap_code, check_function
+from nde_grader.sandbox import Sandbox, self_test, unavailable
+
+from .conftest import distinctive, notebook_paths
+
+SOURCE = ROOT / "source" / ASSIGNMENT
+
+
+def test_the_wire_carries_numbers_and_arrays_only():
+    sent = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [1, 2.5, None, "x", True],
+            "c": {"nan": math.nan, "inf": -math.inf}, "d": (np.int64(3), np.bool_(False))}
+    got = roundtrip(sent)
+    assert got["a"].dtype == np.float32 and got["a"].tolist() == sent["a"].tolist()
+    assert got["b"] == [1, 2.5, None, "x", True] and got["d"] == [3, False]
+    assert math.isnan(got["c"]["nan"]) and got["c"]["inf"] == -math.inf
+    json.dumps(encode(sent), allow_nan=False)  # strict JSON
+    with pytest.raises(TypeError):
+        encode(np.array([object()]))
+    with pytest.raises(TypeError):
+        encode(object())
+    with pytest.raises(ValueError):
+        decode({"__array__": ["object", [1], "AA=="]})
+
+
+def test_hidden_blocks_name_existing_checks_and_nothing_else():
+    named = []
+    for path in notebook_paths("source"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "### BEGIN HIDDEN TESTS" in cell.source:
+                names = checks_in(cell.source)
+                assert names, f"{path.name}, {cell.id}: a hidden block without a check"
+                named += names
+                for name in names:
+                    check_function(name)
+                assert "HIDDEN" not in visible_part(cell.source) and "check(" not in visible_part(cell.source)
+    assert len(named) == len(set(named)) >= 20
+    with pytest.raises(ValueError):
+        checks_in('x = 1\n### BEGIN HIDDEN TESTS\nfrom nde_grader.hidden import check\nimport os\ncheck("dv.dv_value")\n'
+                  '### END HIDDEN TESTS\n')
+
+
+def _solution_lines() -> set[str]:
+    out = set()
+    for path in notebook_paths("source"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for block in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S):
+                out |= {line.strip() for line in block.splitlines() if distinctive(line)}
+    return out
+
+
+def test_the_harness_holds_no_answer_and_imports_nothing_of_the_instructors():
+    answers = _solution_lines()
+    assert len(answers) > 20
+    allowed = {"__future__", "base64", "importlib", "json", "math", "random", "contextlib", "tempfile", "numpy",
+               "torch", "nde_student", "IPython"}
+    for path in sorted(HARNESS.glob("*.py")):
+        source = path.read_text()
+        leaked = [line.strip() for line in source.splitlines() if line.strip() in answers]
+        assert not leaked, f"{path.name} holds lines of the course's answers: {leaked}"
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                assert node.module.split(".")[0] in allowed, f"{path.name} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                assert all(a.name.split(".")[0] in allowed for a in node.names), f"{path.name} imports {node.names}"
+    compile(bootstrap_code(sorted(p.stem for p in HARNESS.glob("*.py") if p.stem != "__init__")), "<b>", "exec")
+
+
+def test_a_grading_kernel_gets_the_course_answers_of_earlier_notebooks_only():
+    for path in notebook_paths("source"):
+        given = earlier_exports(SOURCE, path.stem)
+        assert sorted(given) == [p.stem for p in notebook_paths("source") if p.stem < path.stem]
+        own = set(re.findall(r"^(?:def|class) (\w+)", "".join(
+            c.source for c in nbformat.read(path, as_version=4).cells
+            if c.metadata.get("nbgrader", {}).get("solution")), re.M))
+        for code in given.values():
+            defined = set(re.findall(r"^(?:def|class) (\w+)", code, re.M))
+            assert not own & defined, f"{path.stem}'s kernel would be given its own answers {own & defined}"
+    assert "class Net" in earlier_exports(SOURCE, "05_trainer")["03_network"]
+
+
+# --- the sandbox ------------------------------------------------------------------------
+
+needs_sandbox = pytest.mark.skipif(bool(unavailable()), reason=f"no sandbox here: {unavailable()}")
+
+
+def _sandboxed(box: Sandbox, code: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(box.command([sys.executable, "-c", code]), capture_output=True, text=True, timeout=timeout)
+
+
+@needs_sandbox
+def test_the_graders_own_check_passes():
+    assert self_test([ROOT / "source", ROOT / "nde_grader", ROOT / ".git", ROOT / "notebooks"]) is None
+
+
+@needs_sandbox
+def test_a_sandboxed_process_sees_nothing_of_the_course():
+    box = Sandbox()
+    try:
+        (box.work / "mine.txt").write_text("the student's file")
+        code = f"""
+import importlib.util, json, os, socket
+found = {{"uid": os.getuid(), "groups": os.getgroups(), "mine": open("mine.txt").read(), "cwd": os.getcwd()}}
+found["seen"] = [p for p in {[str(ROOT / 'source'), str(ROOT / 'nde_grader' / 'reference.py'), str(ROOT / 'notebooks'),
+                                str(ROOT / 'submitted'), '/root/.bash_history', str(ROOT / '.git')]!r} if os.path.exists(p)]
+found["repo"] = sorted(os.listdir({str(ROOT)!r})) if os.path.isdir({str(ROOT)!r}) else []
+found["grader"] = importlib.util.find_spec("nde_grader") is not None
+found["student"] = importlib.util.find_spec("nde_student") is not None
+for path in ("/usr/evil", {str(ROOT / 'evil')!r}):
+    try:
+        open(path, "w")
+        found.setdefault("wrote", []).append(path)
+    except OSError:
+        pass
+try:
+    socket.create_connection(("pypi.org", 443), timeout=3)
+    found["net"] = True
+except OSError:
+    found["net"] = False
+print(json.dumps(found))
+"""
+        done = _sandboxed(box, code)
+        assert done.returncode == 0, done.stderr
+        found = json.loads(done.stdout)
+    finally:
+        box.close()
+    assert found["uid"] != 0 and found["groups"] == []
+    assert found["mine"] == "the student's file" and found["cwd"] == str(box.work)
+    assert found["seen"] == [], f"the sandbox shows {found['seen']}"
+    assert set(found["repo"]) <= {".venv", "student"}, f"the repository's folder shows {found['repo']}"
+    assert not found["grader"] and found["student"]
+    assert "wrote" not in found and not found["net"]
+
+
+@needs_sandbox
+def test_a_sandboxed_kernel_leaves_no_process_behind():
+    box = Sandbox()
+    code = ("import os, subprocess, sys\n"
+            "p = subprocess.Popen([sys.executable, '-c', 'import os, time; os.setsid(); time.sleep(600)'],"
+            " start_new_session=True)\nprint(p.pid)\n")
+    try:
+        done = _sandboxed(box, code)
+        assert done.returncode == 0, done.stderr
+        pid = int(done.stdout.split()[-1])  # the host's pid: the sandbox has no pid namespace of its own
+        assert _alive(box.uid)
+    finally:
+        box.close()
+    deadline = time.monotonic() + 10
+    while _alive(box.uid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(box.uid), f"process {pid} of the sandbox's user outlived it"
+
+
+def _alive(uid: int) -> bool:
+    done = subprocess.run(["ps", "-o", "pid=", "-u", str(uid)], capture_output=True, text=True)
+    return bool(done.stdout.strip())
+
+
+@needs_sandbox
+def test_a_sandboxed_process_has_a_memory_limit(monkeypatch):
+    monkeypatch.setenv("NDE_KERNEL_MEMORY_MB", "1024")
+    box = Sandbox()
+    try:
+        done = _sandboxed(box, "import numpy as np\ntry:\n    np.ones(2**31 // 8 * 2)\n    print('allocated')\n"
+                               "except MemoryError:\n    print('MemoryError')\n")
+    finally:
+        box.close()
+    assert done.stdout.strip() == "MemoryError", done.stdout + done.stderr
