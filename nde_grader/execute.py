@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import json
+from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
@@ -80,8 +81,6 @@ class GradingExecute(Execute):
         info = resources.get("nbgrader", {})
         coursedir = CourseDirectory(parent=self)
         student, assignment = info.get("student"), info.get("assignment")
-        from pathlib import Path
-
         submitted = Path(coursedir.format_path(coursedir.submitted_directory, student, assignment))
         source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
         return submitted, source, info.get("notebook", "")
@@ -97,7 +96,7 @@ class GradingExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         submitted, source, notebook = self._student_files(self.resources or {})
-        self._box = Sandbox(parent=self.scratch_dir or None)
+        self._box = Sandbox(parent=self.scratch_dir or None, hide=[str(Path(CourseDirectory(parent=self).root).resolve())])
         self._harness_loaded: set[str] = set()
         try:
             if submitted.is_dir():

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EXEC = Path(__file__).with_name("sandbox_exec.py")
+REPOSITORY = Path(__file__).resolve().parent.parent
+"""The course's repository: never shown to a kernel, but for its environment and the students' library."""
 SYSTEM = ["/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/etc", "/sys"]
 """Read-only in every sandbox: programs, libraries, configuration, devices' descriptions."""
 
@@ -87,6 +89,7 @@ class Sandbox:
 
     parent: str | None = None
     visible: list[str] | None = None  # what it may read besides its folder (default: visible_paths())
+    hide: list[str] = field(default_factory=list)  # never shown, even inside a visible path (the course)
     uid: int = field(default_factory=_next_uid)
     base: Path = field(init=False)
 
@@ -163,7 +166,7 @@ class Sandbox:
         config = {
             "root": str(self.base / "root"), "scratch": str(self.work), "uid": self.uid, "gid": self.uid,
             "read_only": self.visible if self.visible is not None else visible_paths(), "devices": sorted(glob.glob("/dev/nvidia*")), "env": self.env(),
-            "limits": limits,
+            "limits": limits, "hide": sorted({*self.hide, str(REPOSITORY)}),
         }
         path = self.base / "sandbox.json"
         path.write_text(json.dumps(config))

@@ -17,6 +17,7 @@ folder.
 This file uses the standard library only and is run with ``-I -S``, so that nothing of
 the grading library is ever loaded in the process that becomes the kernel. CONFIG keys:
 root (an empty folder to build the new root on), scratch, uid, gid, read_only (paths),
+hide (paths never to show, even inside a read-only one),
 devices (extra device files, e.g. GPUs), env (the kernel's whole environment),
 limits ({name: value} for resource.RLIMIT_<NAME>).
 """
@@ -79,12 +80,8 @@ def build(config: dict) -> None:
     _loopback_up()
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates back to the machine
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16m")
-    # parents before children, so that a path inside another one is bound on top of it
-    for path in sorted(set(config["read_only"]), key=lambda p: (p.count("/"), p)):
-        if os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
-            os.symlink(os.readlink(path), root + path)
-        elif os.path.exists(path):
-            _bind(path, root + path)
+    # /tmp, /dev and /proc first: a path bound below may lie under one of them (a course
+    # environment under /tmp), and would be hidden by a file system mounted after it
     for name in ("tmp", "dev", "proc"):
         os.makedirs(f"{root}/{name}", exist_ok=True)
     _mount("tmpfs", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=512m")
@@ -103,6 +100,20 @@ def build(config: dict) -> None:
         _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV, "hidepid=invisible")
     except OSError:
         _mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV, "hidepid=2")
+    # parents before children, so that a path inside another one is bound on top of it; a
+    # hidden path that lies inside a bound one (a course kept under /usr/local, say) is
+    # covered by an empty file system, with what must stay visible inside it bound again
+    visible = sorted(set(config["read_only"]))
+    hidden = [h for h in config.get("hide", []) if any(h.startswith(p.rstrip("/") + "/") for p in visible)]
+    steps = [(p, "bind") for p in visible] + [(h, "hide") for h in hidden]
+    for path, what in sorted(steps, key=lambda step: (step[0].count("/"), step[1] == "bind", step[0])):
+        if what == "hide":
+            if os.path.isdir(root + path):
+                _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")  # root-owned: the kernel cannot write
+        elif os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.exists(path):
+            _bind(path, root + path)
     scratch = config["scratch"]
     _bind(scratch, root + scratch, writable=True)
     os.chroot(root)

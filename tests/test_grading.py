@@ -148,3 +148,21 @@ def test_every_hidden_test_catches_a_wrong_answer():
             if "### BEGIN HIDDEN TESTS" in cell.source:
                 grade_id = cell.metadata["nbgrader"]["grade_id"]
                 assert grade_id in caught, f"no wrong answer in tests/catalog/ is caught by the hidden tests of {grade_id}"
+
+
+def test_the_rules_table_names_every_entry_and_every_check():
+    """tests/catalog/README.md lists each exercise's rules and freedoms with their checks and
+    entries: every catalog entry and every hidden check appears there, and nothing else."""
+    import re
+
+    table = (ROOT / "tests" / "catalog" / "README.md").read_text().split("## Every rule", 1)[1]
+    named = set(re.findall(r"`([a-z0-9_]+)`", table))
+    entries = {v.name for v in CATALOG}
+    checks = set(_test_cells())
+    assert entries <= named, f"catalog entries missing from the table: {sorted(entries - named)}"
+    assert checks <= named, f"checks missing from the table: {sorted(checks - named)}"
+    for row in table.splitlines():
+        cells = row.split("|")
+        if len(cells) > 4 and cells[4].strip() and "---" not in row and "catalog entries" not in row:
+            listed = set(re.findall(r"`([a-z0-9_]+)`", cells[4]))
+            assert listed <= entries, f"the table names entries that do not exist: {sorted(listed - entries)}"

@@ -194,3 +194,18 @@ def test_a_sandboxed_process_has_a_memory_limit(monkeypatch):
     finally:
         box.close()
     assert done.stdout.strip() == "MemoryError", done.stdout + done.stderr
+
+
+@needs_sandbox
+def test_the_course_stays_hidden_inside_a_visible_folder():
+    """A course kept inside a folder the kernel may read (under /usr/local, say) is still
+    covered: only its environment and the students' library show through."""
+    from nde_grader.sandbox import visible_paths
+
+    box = Sandbox(visible=[*visible_paths(), str(ROOT.parent)])
+    try:
+        done = _sandboxed(box, f"import os, json; print(json.dumps(sorted(os.listdir({str(ROOT)!r}))))")
+    finally:
+        box.close()
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout)) <= {".venv", "student"}, done.stdout

@@ -51,6 +51,29 @@ VARIANTS = [
       "returns single-precision arrays",
       frozenset({"samples_shapes"}),
       edits=(("    return Z, Z_ref\n", "    return Z.astype(np.float32), Z_ref.astype(np.float32)\n"),)),
+    V("samples_shared_vectors", NB, "samples",
+      "Z_ref is the normal vectors that Z was made from, in another order: no same-row correlation, not independent",
+      frozenset({"samples_independent"}),
+      code=(
+          "def draw_samples(rho, n, n_ref, seed):\n"
+          "    rng = np.random.default_rng(seed)\n"
+          "    W = rng.standard_normal((max(n, n_ref), 2))\n"
+          "    L = np.array([[1.0, 0.0], [rho, np.sqrt(1 - rho**2)]])\n"
+          "    Z = W[:n] @ L.T\n"
+          "    Z_ref = W[rng.permutation(len(W))[:n_ref]]\n"
+          "    return Z, Z_ref\n"
+      )),
+    V("samples_shifted_stream", NB, "samples",
+      "one stream read twice, the second time one number later: Z_ref repeats Z's random numbers, shifted",
+      frozenset({"samples_independent"}),
+      code=(
+          "def draw_samples(rho, n, n_ref, seed):\n"
+          "    w = np.random.default_rng(seed).standard_normal(2 * max(n, n_ref) + 1)\n"
+          "    x, u = w[: 2 * n : 2], w[1 : 2 * n : 2]\n"
+          "    Z = np.stack([x, rho * x + np.sqrt(1 - rho**2) * u], axis=1)\n"
+          "    Z_ref = w[1 : 2 * n_ref + 1].reshape(n_ref, 2)\n"
+          "    return Z, Z_ref\n"
+      )),
     # --- draw_samples: correct alternatives -----------------------------------------------
     V("samples_swapped_streams", NB, "samples",
       "takes the two spawned streams in the other order: still independent and reproducible",

@@ -20,6 +20,15 @@ VARIANTS = [
             "returns the sum of e^(wz): a scalar, not elementwise",
             frozenset({"loss_values"}),
             edits=((LOSS, "    return torch.exp(w * z).sum()"),)),
+    Variant("loss_flattens", NB, "loss",
+            "flattens w: right values, but a w of shape (2, 3) gives a loss of shape (6,)",
+            frozenset({"loss_values"}),
+            edits=((LOSS, "    return torch.exp(w.reshape(-1) * z)"),)),
+    Variant("descent_formula_gradient", NB, "descent",
+            "uses the formula z e^(wz) instead of the gradient of L: right for this L only",
+            frozenset({"descent_iterates"}),
+            edits=(("        L(w).sum().backward()  # w.grad = dL/dw at the current w\n",
+                    "        w.grad = z * torch.exp(w.detach() * z)\n"),)),
     Variant("descent_keeps_gradient", NB, "descent",
             "never resets w.grad, so gradients of all earlier steps accumulate",
             frozenset({"descent_iterates"}),
@@ -40,6 +49,29 @@ VARIANTS = [
     # --- correct alternatives -----------------------------------------------------
     Variant("loss_method", NB, "loss", "the .exp() method instead of torch.exp",
             edits=((LOSS, "    return (w * z).exp()"),)),
+    Variant("descent_autograd_grad", NB, "descent",
+            "torch.autograd.grad instead of backward(): w.grad is never used",
+            code=(
+                "def descend(w, lr=1e-3, steps=1000):\n"
+                "    for _ in range(steps):\n"
+                "        (g,) = torch.autograd.grad(L(w).sum(), w)\n"
+                "        with torch.no_grad():\n"
+                "            w -= lr * g\n"
+                "    return w\n\n\n"
+                "descend(torch.zeros(1, device=DEVICE, requires_grad=True), lr=0.1, steps=1)\n"
+            )),
+    Variant("descent_optim_sgd", NB, "descent",
+            "torch.optim.SGD on [w]: the optimiser does the reset and the update in place",
+            code=(
+                "def descend(w, lr=1e-3, steps=1000):\n"
+                "    optimizer = torch.optim.SGD([w], lr=lr)\n"
+                "    for _ in range(steps):\n"
+                "        optimizer.zero_grad()\n"
+                "        L(w).sum().backward()\n"
+                "        optimizer.step()\n"
+                "    return w\n\n\n"
+                "descend(torch.zeros(1, device=DEVICE, requires_grad=True), lr=0.1, steps=1)\n"
+            )),
     Variant("descent_zero_and_sub", NB, "descent", "w.grad.zero_() and w.sub_() instead of None and -=",
             edits=((RESET, "        if w.grad is not None:\n            w.grad.zero_()\n"),
                    (UPDATE, "            w.sub_(lr * w.grad)"))),

@@ -78,6 +78,10 @@ VARIANTS = [
           "    t, t_ref = net(Z), net(Z_ref)\n"
           "    return t.mean() - (t_ref.logsumexp(1) - math.log(len(t_ref)))\n"
       )),
+    V("dv_detached_log_mean_exp", NB, CELL,
+      "the right value, but the log-mean-exp term is detached: the network learns from (a) alone",
+      frozenset({"dv_gradient"}),
+      edits=returns("t.mean() - (t_ref.logsumexp(0) - math.log(len(t_ref))).detach()")),
     # --- correct alternatives ----------------------------------------------------------
     V("dv_torch_logsumexp_np_log", NB, CELL,
       "torch.logsumexp(t, 0) instead of the method, np.log for log n'",
