@@ -23,16 +23,16 @@ grade: $(STAMP)
 	$(PY) -m course regenerate
 	$(PY) -m course grade
 
-## the tests (CI runs exactly this); the browser test needs Debian's Chromium, which is
-## installed while pip installs the packages
+## the tests (CI runs exactly this); the browser test needs Debian's Chromium and the
+## engine's tests PostgreSQL's server, installed while pip installs the packages
 test:
-	@bash scripts/install_browser.sh & browser=$$!; \
+	@bash scripts/install_system.sh & browser=$$!; \
 	$(MAKE) --no-print-directory setup; status=$$?; \
 	wait $$browser || status=1; exit $$status
 	$(PY) -m pytest -n 2 --dist loadfile
 
 browser:
-	bash scripts/install_browser.sh
+	bash scripts/install_system.sh
 
 regenerate: $(STAMP)
 	$(PY) -m course regenerate

@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     bundle.add_argument("--zip", action="store_true", help="also write OUT.zip")
     grade = sub.add_parser("grade", help="autograde the submissions under submitted/ and print the scores")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--db", metavar="URL", help="the class gradebook: sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
+                       "(default: nbgrader_config.py's CourseDirectory.db_url, the course's gradebook.db)")
+    grade.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://HOST:8786 "
+                       "(default: Dask's scheduler-address setting, else a local cluster)")
+    grade.add_argument("--workers", type=int, help="workers of the local cluster (default: one per core)")
+    grade.add_argument("--resume", action="store_true",
+                       help="grade only the students not graded yet or whose files changed; write kept results")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="grade where the sandbox cannot run (not root, not Linux): kernels can then read what "
                             "the grader's user can, answers included (README, 'What the grader guarantees')")
@@ -38,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "grade":
             from .grade import main as grade_main
 
-            return grade_main(args.student, sandbox=not args.no_sandbox)
+            return grade_main(args.student, sandbox=not args.no_sandbox, db=args.db, scheduler=args.scheduler,
+                              workers=args.workers, resume=args.resume)
         if args.command == "bundle":
             from .bundle import main as bundle_main
 

@@ -68,6 +68,17 @@ def _env(extra: dict | None = None) -> dict:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the nbgrader child: be killed when the process that started it dies (a Dask worker
+    shut down, a grader stopped with Ctrl-C), instead of grading on for nobody."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+
+
 _STARTED = re.compile(r"\] Sanitizing .*?([^/\\]+)\.ipynb\s*$", re.M)
 
 
@@ -81,7 +92,7 @@ def nbgrader(args: list[str], course: Path, timeout: float | None = None, budget
     with tempfile.TemporaryFile(mode="w+") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "nbgrader", *args], cwd=course, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, env=_env(env), start_new_session=True,
+            stdin=subprocess.DEVNULL, env=_env(env), start_new_session=True, preexec_fn=_die_with_parent,
         )
         start = notebook_start = time.monotonic()
         seen, read_to = 0, 0
@@ -109,11 +120,13 @@ def nbgrader(args: list[str], course: Path, timeout: float | None = None, budget
         return status, log.read()
 
 
-def prepare_gradebook(course: Path, assignment: str = ASSIGNMENT) -> None:
-    """Record the assignment's cells in the gradebook (nbgrader reads them from source/)."""
+def prepare_gradebook(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> None:
+    """Record the assignment's cells in the gradebook (nbgrader reads them from source/);
+    ``db_url``: another gradebook than the course's SQLite file (PostgreSQL)."""
     with tempfile.TemporaryDirectory(prefix="release-") as tmp:
         status, log = nbgrader(
-            ["generate_assignment", assignment, "--force", f"--CourseDirectory.release_directory={tmp}", "--log-level=WARN"],
+            ["generate_assignment", assignment, "--force", f"--CourseDirectory.release_directory={tmp}", "--log-level=WARN",
+             *([f"--CourseDirectory.db_url={db_url}"] if db_url else [])],
             course,
         )
     if status:
@@ -488,12 +501,12 @@ def check_sandbox(course: Path) -> None:
         )
 
 
-def scores(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict[str, tuple]]:
+def scores(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> dict[str, dict[str, tuple]]:
     """student -> notebook -> (auto score, auto max, written answers left to grade by hand)."""
     from nbgrader.api import Gradebook, MissingEntry
 
     table: dict[str, dict[str, tuple]] = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb:
         names = [nb.name for nb in gb.find_assignment(assignment).notebooks]
         for student in students(course, assignment):
             row = {}
@@ -514,7 +527,7 @@ def scores(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict[str, tu
     return table
 
 
-def format_table(table: dict[str, dict[str, tuple]]) -> str:
+def format_table(table: dict[str, dict[str, tuple]], review: set[str] = frozenset()) -> str:
     notebooks = sorted({nb for row in table.values() for nb in row})
     width = max([len("student")] + [len(s) for s in table])
     head = f"{'student':<{width}}  " + "  ".join(f"{nb[:18]:>18}" for nb in notebooks) + "  " + f"{'auto total':>12}"
@@ -529,31 +542,57 @@ def format_table(table: dict[str, dict[str, tuple]]) -> str:
             score, max_score, pending = entry
             got, out_of = got + score, out_of + max_score
             cells.append(f"{f'{score:g}/{max_score:g}' + (f' +{pending}w' if pending else ''):>18}")
-        lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {f'{got:g}/{out_of:g}':>12}")
+        lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {f'{got:g}/{out_of:g}':>12}"
+                     + ("  NEEDS REVIEW" if student in review else ""))
     lines.append("(+Nw: N written answers to grade by hand in formgrader; their points are not in the totals)")
     return "\n".join(lines)
 
 
-def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True) -> int:
-    if not students(course):
+def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True, db: str | None = None,
+         scheduler: str | None = None, workers: int | None = None, resume: bool = False) -> int:
+    """Grade the class on Dask (a local cluster unless ``scheduler``), write feedback and the
+    export, print the table. Exit status: 0, or 1 when a student could not be graded or
+    recorded, 130 when interrupted."""
+    from .engine import default_db, grade_class
+
+    everyone = students(course)
+    if not everyone:
         raise CourseError(f"nothing to grade: no submitted/<student>/{ASSIGNMENT}/ folders under {course}")
+    unknown = sorted(set(who or []) - set(everyone))
+    if unknown:
+        raise CourseError(f"no submitted/<student>/{ASSIGNMENT}/ folder for {', '.join(unknown)}")
     if sandbox:
         check_sandbox(course)
     else:
         print("warning: grading without the sandbox: every kernel can read the course's answers and the gradebook")
-    prepare_gradebook(course)
-    outcomes = autograde(course, who, sandbox=sandbox)
-    for o in outcomes:
-        print(f"graded {o.student:<16} in {o.seconds:5.1f} s" + ("" if not o.problems else ":"))
-        for p in o.problems:
+    url = db or default_db(course)
+    report = grade_class(course, who or everyone, db_url=url, scheduler=scheduler, workers=workers, sandbox=sandbox,
+                         resume=resume, progress=sys.stderr.isatty())
+    for r in sorted(report.results, key=lambda r: r.student):
+        print(f"graded {r.student:<16} in {r.seconds:5.1f} s" + (":" if r.problems or r.needs_review else ""))
+        if r.needs_review:
+            print(f"    NEEDS REVIEW: {r.needs_review}")
+        for p in r.problems:
             print(f"    {p}")
-    status, log = nbgrader(["generate_feedback", ASSIGNMENT, "--force", "--log-level=WARN"], course)
+    if report.skipped:
+        print(f"already graded, files unchanged (--resume): {', '.join(report.skipped)}")
+    db_args = [f"--CourseDirectory.db_url={url}"]
+    status, log = nbgrader(["generate_feedback", ASSIGNMENT, "--force", "--log-level=WARN", *db_args], course)
     if status:
         print(f"generate_feedback reported a problem:\n{log}")
-    status, log = nbgrader(["export", "--to=grades.csv", "--log-level=WARN"], course)
+    status, log = nbgrader(["export", "--to=grades.csv", "--log-level=WARN", *db_args], course)
     if status:
         print(f"export reported a problem:\n{log}")
     print()
-    print(format_table(scores(course)))
+    print(format_table(scores(course, db_url=url), review={r.student for r in report.results if r.needs_review}))
     print(f"\nFeedback: {course / 'feedback'}/<student>/{ASSIGNMENT}/*.html   Export: {course / 'grades.csv'}")
-    return 0
+    print(f"{len(report.results)} graded in {report.seconds:.0f} s")
+    if report.interrupted:
+        print(f"interrupted: every grade made so far is kept; not graded yet: {', '.join(report.not_graded)}. "
+              "Run `python -m course grade --resume` to grade the rest.")
+        return 130
+    if report.unrecorded:
+        print(f"the gradebook could not be reached: the grades of {', '.join(report.unrecorded)} are kept in "
+              "autograded/<student>/ and are written by `python -m course grade --resume` once it answers")
+        return 1
+    return 1 if any(r.needs_review for r in report.results) else 0

@@ -3,7 +3,7 @@
 The server is started the way the README tells students (``jupyter lab`` from the
 course folder, with the course's Python), on a copy of the course folder so that
 running the notebooks changes nothing in the repository.  The browser is Debian's
-Chromium (``scripts/install_browser.sh``), driven by Python Playwright.
+Chromium (``scripts/install_system.sh``), driven by Python Playwright.
 """
 from __future__ import annotations
 

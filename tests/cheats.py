@@ -130,11 +130,17 @@ def _borrow(name):
     raise LookupError(f"no loaded module holds {name}")
 '''),
     "gc_objects": ("takes the answer from the objects alive in the kernel", r'''
+_CHEAT_FOUND = {}
+
+
 def _borrow(name):
     import gc
+    if name in _CHEAT_FOUND:
+        return _CHEAT_FOUND[name]
     for obj in gc.get_objects():
         try:
             if getattr(obj, "__name__", None) == name and callable(obj) and obj.__module__ != "__main__":
+                _CHEAT_FOUND[name] = obj
                 return obj
         except Exception:
             continue

@@ -19,7 +19,7 @@ TensorBoard in the page), except that each kernel uses one CPU thread: the other
 worker shares the cores.
 
 A screenshot of every notebook, after running, goes to ``artifacts/screenshots/``.
-Needs Debian's Chromium (``scripts/install_browser.sh``): without it the test is
+Needs Debian's Chromium (``scripts/install_system.sh``): without it the test is
 skipped on a workstation and fails in CI (``CI`` set).
 """
 from __future__ import annotations
@@ -56,8 +56,8 @@ VALIDATE = set(filter(None, os.environ.get("NDE_BROWSER_VALIDATE", _SOLUTIONS[0]
 
 def _unavailable(reason: str):
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{reason} (CI is set: the browser test must run). Run scripts/install_browser.sh.")
-    pytest.skip(f"{reason}: run scripts/install_browser.sh to install Debian's Chromium")
+        pytest.fail(f"{reason} (CI is set: the browser test must run). Run scripts/install_system.sh.")
+    pytest.skip(f"{reason}: run scripts/install_system.sh to install Debian's Chromium")
 
 
 # ---------------------------------------------------------------- fixtures

@@ -1,0 +1,252 @@
+"""Grading a class on Dask, with SQLite or a real PostgreSQL server, and what goes wrong.
+
+A small class (notebook 02 only: the course's answers, the untouched release, the example
+``wrong``) is graded through ``course.engine.grade_class`` on a local Dask cluster of two
+worker processes:
+
+- with SQLite and with PostgreSQL (a server started on loopback by the test), the cell
+  scores are those of the one-process grader (course/trial.py);
+- a worker killed in the middle of a task: the student is still graded, exactly once;
+- a scheduler that cannot be reached, a wrong database URL: a clear error, nothing written;
+- PostgreSQL stopped in the middle of a batch: the results are kept and written when it is
+  back; or, when it stays away, listed, and written by ``--resume`` without grading again;
+- a second grade command on the same gradebook is refused while the first runs;
+- Ctrl-C in the middle: the grades made are kept; ``--resume`` grades only the rest.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from course import ASSIGNMENT, ROOT, CourseError
+from course.engine import gradebook_lock, grade_class, kept
+from course.grade import scores
+from nde_grader.sandbox import unavailable
+
+from . import postgres as pg
+
+pytestmark = pytest.mark.slow
+NOTEBOOK = "02_gradient_descent"
+STUDENTS = ("solutions", "untouched", "wrong")
+EXPECTED = {"solutions": (7.0, 7.0), "untouched": (0.0, 7.0), "wrong": (5.0, 7.0)}  # auto score, out of
+
+if unavailable():
+    pytest.skip(f"grading needs its sandbox: {unavailable()}", allow_module_level=True)
+
+
+def small_class(where: Path) -> Path:
+    """A course with notebook 02 and three students, in ``where``."""
+    shutil.copy(ROOT / "nbgrader_config.py", where)
+    for tree in ("source", "release"):
+        (where / tree / ASSIGNMENT).mkdir(parents=True)
+        shutil.copy(ROOT / tree / ASSIGNMENT / f"{NOTEBOOK}.ipynb", where / tree / ASSIGNMENT)
+    for student in STUDENTS:
+        (where / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
+        shutil.copy(ROOT / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                    where / "submitted" / student / ASSIGNMENT)
+    return where
+
+
+def auto_scores(course: Path, url: str | None = None) -> dict:
+    return {s: row[NOTEBOOK][:2] for s, row in scores(course, db_url=url).items() if row.get(NOTEBOOK)}
+
+
+def submissions_of(url: str, student: str) -> int:
+    """How many submissions of ``student`` the gradebook holds (must be 1, never 2)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(sqlalchemy.text(
+            "SELECT count(*) FROM submitted_assignment s JOIN student t ON s.student_id = t.id WHERE t.id = :s"),
+            {"s": student}).scalar()
+    engine.dispose()
+    return n
+
+
+@pytest.fixture(scope="module")
+def server():
+    why = pg.unavailable()
+    if why:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"{why} (CI is set: the PostgreSQL tests must run)")
+        pytest.skip(why)
+    with pg.postgres() as s:
+        yield s
+
+
+def test_a_local_cluster_grades_as_one_process_does(tmp_path):
+    course = small_class(tmp_path)
+    report = grade_class(course, list(STUDENTS), workers=2, progress=False)
+    assert not report.unrecorded and not report.interrupted
+    assert sorted(r.student for r in report.results) == sorted(STUDENTS)
+    assert auto_scores(course) == EXPECTED
+    for student in STUDENTS:
+        assert (course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb").exists()
+        assert kept(course, student, ASSIGNMENT)["recorded"]
+        assert submissions_of(f"sqlite:///{course / 'gradebook.db'}", student) == 1
+
+
+def test_postgresql_holds_the_same_grades(tmp_path, server):
+    course = small_class(tmp_path)
+    url = server.create_database("same_grades")
+    report = grade_class(course, list(STUDENTS), db_url=url, workers=2, progress=False)
+    assert not report.unrecorded
+    assert auto_scores(course, url) == EXPECTED
+    assert not (course / "gradebook.db").exists(), "the SQLite gradebook was written instead"
+    from course.grade import nbgrader
+
+    status, log = nbgrader(["export", "--to=grades.csv", f"--CourseDirectory.db_url={url}"], course)
+    assert status == 0, log
+    assert "solutions" in (course / "grades.csv").read_text()
+
+
+def test_a_worker_killed_in_the_middle_of_a_task(tmp_path):
+    """The worker grading the (only) student is killed mid-task: Dask runs the task again on
+    another worker, and the student is graded exactly once."""
+    course = small_class(tmp_path)
+    killed = []
+
+    def killer():
+        from distributed import get_client
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            try:
+                client = get_client()
+            except ValueError:
+                time.sleep(0.2)
+                continue
+            busy = [w for w, tasks in client.processing().items() if tasks]
+            if busy:
+                time.sleep(3)  # well inside the task: nbgrader is running
+                pids = client.run(os.getpid, workers=busy[:1])
+                for pid in pids.values():
+                    os.kill(pid, 9)
+                    killed.append(pid)
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    report = grade_class(course, ["wrong"], workers=2, progress=False)
+    thread.join(5)
+    assert killed, "the test never found the worker to kill"
+    assert [r.student for r in report.results] == ["wrong"] and not report.results[0].needs_review
+    assert auto_scores(course) == {"wrong": EXPECTED["wrong"]}
+    assert submissions_of(f"sqlite:///{course / 'gradebook.db'}", "wrong") == 1
+
+
+def test_an_unreachable_scheduler_or_database_stops_before_writing(tmp_path):
+    course = small_class(tmp_path)
+    with pytest.raises(CourseError, match="cannot reach the Dask scheduler"):
+        grade_class(course, ["wrong"], scheduler="tcp://127.0.0.1:9", progress=False)
+    with pytest.raises(CourseError, match="cannot reach the gradebook database"):
+        grade_class(course, ["wrong"], db_url="postgresql://nobody@127.0.0.1:9/gradebook", progress=False)
+    assert not (course / "autograded").exists()
+    assert not any(p.name.startswith("grades") for p in course.iterdir())
+
+
+def test_a_second_grade_command_is_refused_while_one_runs(tmp_path, server):
+    course = small_class(tmp_path)
+    for url in (f"sqlite:///{course / 'gradebook.db'}", server.create_database("locked")):
+        with gradebook_lock(url, course, ASSIGNMENT):
+            with pytest.raises(CourseError, match="another `python -m course grade` is running"):
+                grade_class(course, ["wrong"], db_url=url, progress=False)
+
+
+def test_postgresql_stopped_in_the_middle_of_a_batch(tmp_path, server):
+    """The server goes away after the first student is recorded and comes back a few
+    seconds later: every result waits on disk and is written once, none twice."""
+    course = small_class(tmp_path)
+    url = server.create_database("outage")
+    stopped = threading.Event()
+
+    def outage():
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as conn:
+                    if conn.execute(sqlalchemy.text("SELECT count(*) FROM submitted_assignment")).scalar():
+                        break
+            except sqlalchemy.exc.SQLAlchemyError:
+                pass
+            time.sleep(0.2)
+        engine.dispose()
+        server.stop("immediate")
+        stopped.set()
+        time.sleep(8)
+        server.start()
+
+    thread = threading.Thread(target=outage, daemon=True)
+    thread.start()
+    report = grade_class(course, list(STUDENTS), db_url=url, workers=2, progress=False, db_wait_s=120)
+    thread.join(60)
+    assert stopped.is_set()
+    assert not report.unrecorded, report.unrecorded
+    assert auto_scores(course, url) == EXPECTED
+    for student in STUDENTS:
+        assert submissions_of(url, student) == 1
+
+
+def test_a_database_that_stays_away_then_resume(tmp_path, server):
+    """The server goes away once the class is recorded and does not come back in time: the
+    results are listed as waiting, kept on disk, and ``--resume`` writes them later
+    without grading anyone again."""
+    course = small_class(tmp_path)
+    url = server.create_database("away")
+
+    def stop_when_prepared():
+        """Stop the server once the students' tasks are running (the class is recorded)."""
+        from distributed import get_client
+
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if any(get_client().processing().values()):
+                    break
+            except ValueError:  # no client yet
+                pass
+            time.sleep(0.1)
+        server.stop("immediate")
+
+    thread = threading.Thread(target=stop_when_prepared, daemon=True)
+    thread.start()
+    try:
+        report = grade_class(course, ["wrong", "solutions"], db_url=url, workers=2, progress=False, db_wait_s=2)
+    finally:
+        thread.join(60)
+        server.start()
+    assert sorted(report.unrecorded) == ["solutions", "wrong"]
+    graded = {r.student: r.seconds for r in report.results}
+    report = grade_class(course, ["wrong", "solutions"], db_url=url, progress=False, resume=True)
+    assert {r.student: r.seconds for r in report.results} == graded, "resume graded again instead of writing"
+    assert not report.unrecorded
+    assert auto_scores(course, url) == {"wrong": EXPECTED["wrong"], "solutions": EXPECTED["solutions"]}
+    report = grade_class(course, ["wrong", "solutions"], db_url=url, progress=False, resume=True)
+    assert sorted(report.skipped) == ["solutions", "wrong"] and not report.results
+    for student in ("wrong", "solutions"):
+        assert submissions_of(url, student) == 1
+
+
+def test_ctrl_c_keeps_what_is_graded_and_resume_grades_the_rest(tmp_path):
+    course = small_class(tmp_path)
+    def stop_after_first(result):
+        raise KeyboardInterrupt
+
+    report = grade_class(course, list(STUDENTS), workers=1, progress=False, on_result=stop_after_first)
+    assert report.interrupted and len(report.results) == 1
+    first = report.results[0].student
+    assert sorted(report.not_graded) == sorted(set(STUDENTS) - {first})
+    assert kept(course, first, ASSIGNMENT)["recorded"]
+    report = grade_class(course, list(STUDENTS), workers=2, progress=False, resume=True)
+    assert report.skipped == [first]
+    assert sorted(r.student for r in report.results) == sorted(set(STUDENTS) - {first})
+    assert auto_scores(course) == EXPECTED
