@@ -17,6 +17,9 @@ Sections (benchmarks/README.md says what each number means):
   notebooks  wall time to execute every notebook of source/divergence/ headless.
   grading    autograde seconds per submission (the course's own answers), through
              the real nbgrader path of course/trial.py.
+  estimators bias and sd of DV, NWJ, InfoNCE and SMILE (notebook 07), each trained the same
+             way for rho in 0.5, 0.9, 0.99, 0.999, next to each one's noise floor with the
+             optimal critic; plotted (--plot PATH).
 
 Every target is printed with PASS or MISS at the end (SKIP when it cannot be measured
 here, e.g. CUDA on a machine without a GPU).
@@ -62,7 +65,9 @@ TARGETS = {
     "cuda_vs_cpu": "course trainer faster per step on CUDA than on this machine's CPU",
     "accuracy": "held-out |error| within one noise-floor sd on >= 9 of 10 seeds, each rho <= 0.95",
     "notebooks": "all notebooks execute headless in < 60 s in total",
-    "grading": "autograding takes <= 5 s per notebook",
+    "grading": "with the zygote, one student takes <= 1/3 of the time before it, on one worker",
+    "grading_scaling": "2 workers grade >= 1.8x as many students per hour as 1",
+    "grading_overhead": "overhead per notebook (the untouched release) <= 1 s with the zygote",
 }
 
 
@@ -474,46 +479,275 @@ def section_notebooks(args, results):
     results["notebooks"] = out
 
 
-def section_grading(args, results):
+BASELINE_STUDENT_S = 28.4
+"""Grading the full solution, one student, on the code before the sandbox and the zygote
+(issue 13's measurement on a 2-core machine): what the zygote's target is a third of."""
+MODEL_CLASS, MODEL_WORKERS = 1000, (1, 2, 8, 32, 128)
+
+
+def _timed_student(who: str, zygote: bool, sandbox: bool = True) -> float:
+    import shutil
+
     from course.trial import run_trial
+
+    def write(folder):
+        for nb in sorted((ROOT / "submitted" / who / "divergence").glob("*.ipynb")):
+            shutil.copy(nb, folder)
+
+    trial = run_trial({who: write}, workers=1, zygote=zygote, sandbox=sandbox)
+    return trial.outcomes[who].seconds
+
+
+def _engine_class(workers: int, copies: int) -> dict:
+    """A class of ``copies`` x (solutions, untouched, wrong) graded by the engine on a local
+    cluster of ``workers`` workers, SQLite, in a scratch course."""
+    import shutil
+
+    from course.engine import grade_class
+
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
+        course = Path(tmp)
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+        for tree in ("source", "release"):
+            shutil.copytree(ROOT / tree / "divergence", course / tree / "divergence")
+        names = []
+        for k in range(copies):
+            for who in ("solutions", "untouched", "wrong"):
+                names.append(f"{who}{k}")
+                shutil.copytree(ROOT / "submitted" / who / "divergence", course / "submitted" / names[-1] / "divergence")
+        start = time.perf_counter()
+        report = grade_class(course, names, workers=workers, progress=False)
+        wall = time.perf_counter() - start
+    tasks = [r.seconds for r in report.results]
+    return {"students": len(names), "wall_s": wall, "setup_s": report.setup_s,
+            "coordinator_s_per_student": report.coordinator_s / len(names),
+            "task_s_mean": float(np.mean(tasks)), "students_per_hour": len(names) / (wall - report.setup_s) * 3600}
+
+
+def model(task_s: float, coordinator_s: float, setup_s: float, n: int = MODEL_CLASS,
+          workers: tuple = MODEL_WORKERS) -> dict:
+    """Hours to grade ``n`` students on N workers: the setup, then the students, limited by
+    the workers (task_s / N each) or by the coordinator, which records results one at a time."""
+    return {N: (setup_s + n * max(task_s / N, coordinator_s)) / 3600 for N in workers}
+
+
+def section_grading(args, results):
     from nde_grader.sandbox import unavailable
 
     headless_env()
     names = [p.stem for p in sorted((ROOT / "source" / "divergence").glob("*.ipynb"))]
     out = {"notebooks": names}
     why = unavailable()
-    trial = run_trial({"solutions": []}, sandbox=why is None)
-    whole = trial.outcomes["solutions"]
-    cells = trial.cells.get("solutions", {})
-    lost = {k: v for k, v in cells.items() if v[0] != v[1]}
     out["sandbox"] = why is None
-    out["whole_assignment_s"] = whole.seconds
-    out["per_notebook_amortised_s"] = whole.seconds / max(len(names), 1)
-    out["problems"] = whole.problems
-    out["cells_not_full_marks"] = {k: list(v) for k, v in lost.items()}
-    print(f"  whole assignment ({len(names)} notebooks, one nbgrader process, "
-          f"{'sandboxed kernels' if why is None else 'no sandbox: ' + why}): {whole.seconds:.1f} s"
-          f" = {out['per_notebook_amortised_s']:.1f} s per notebook"
-          + (f"; cells short of full marks: {lost}" if lost else "; full marks"))
-    for p in whole.problems:
-        print(f"    {p}")
-    if why is None:  # what the sandbox costs: the same student with and without it, in turns
-        repeats = 1 if args.quick else 2
-        times = {True: [], False: []}
-        for i in range(repeats):
-            for sandbox in ((True, False) if i % 2 == 0 else (False, True)):
-                times[sandbox].append(run_trial({"solutions": []}, sandbox=sandbox).outcomes["solutions"].seconds)
-        on, off = float(np.median(times[True])), float(np.median(times[False]))
-        out["sandbox_on_s"], out["sandbox_off_s"], out["sandbox_ratio"] = on, off, on / off
-        print(f"  the sandbox's cost: {on:.1f} s with it, {off:.1f} s without (median of {repeats} each, in turns): "
-              f"{on / off:.2f}x")
+    sandbox = why is None
+    print(f"  one student, one worker ({'sandboxed kernels' if sandbox else 'no sandbox: ' + why}), in turns:")
+    repeats = 1 if args.quick else 2
+    times = {(who, z): [] for who in ("solutions", "untouched") for z in (True, False)}
+    for i in range(repeats):
+        order = list(times) if i % 2 == 0 else list(reversed(times))
+        for who, z in order:
+            times[(who, z)].append(_timed_student(who, z, sandbox))
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    out["student_s"] = {f"{who}, {'zygote' if z else 'fresh kernels'}": t for (who, z), t in med.items()}
+    n = len(names)
+    out["overhead_per_notebook_s"] = {"zygote": med[("untouched", True)] / n, "fresh": med[("untouched", False)] / n}
+    out["zygote_over_fresh"] = med[("solutions", True)] / med[("solutions", False)]
+    out["zygote_over_baseline"] = med[("solutions", True)] / BASELINE_STUDENT_S
+    for (who, z), t in med.items():
+        print(f"    {who:10} {'zygote' if z else 'fresh kernels':14} {t:6.1f} s  ({t / n:.1f} s per notebook)")
+    print(f"    the zygote: {out['zygote_over_fresh']:.2f}x the time of fresh kernels; "
+          f"{out['zygote_over_baseline']:.2f}x the {BASELINE_STUDENT_S} s before the zygote and the sandbox (issue 13)")
+    print(f"    overhead per notebook (the untouched release): {out['overhead_per_notebook_s']['zygote']:.1f} s "
+          f"with the zygote, {out['overhead_per_notebook_s']['fresh']:.1f} s with fresh kernels")
+    if sandbox:
+        off = float(np.median([_timed_student("solutions", True, sandbox=False) for _ in range(repeats)]))
+        out["sandbox_on_s"], out["sandbox_off_s"] = med[("solutions", True)], off
+        out["sandbox_ratio"] = med[("solutions", True)] / off
+        print(f"    the sandbox's cost: {out['sandbox_on_s']:.1f} s with it, {off:.1f} s without: {out['sandbox_ratio']:.2f}x")
+    copies = 1 if args.quick else 2
+    print(f"  a class of {3 * copies} on the Dask engine (local cluster, SQLite):")
+    engine = {w: _engine_class(w, copies) for w in (1, 2)}
+    out["engine"] = engine
+    for w, e in engine.items():
+        print(f"    {w} worker{'s' if w > 1 else ' '}: {e['wall_s']:6.1f} s ({e['setup_s']:.1f} s setup), "
+              f"{e['students_per_hour']:6.0f} students per hour; a task {e['task_s_mean']:.1f} s on average, "
+              f"the coordinator {e['coordinator_s_per_student']:.2f} s per student")
+    out["two_over_one"] = engine[2]["students_per_hour"] / engine[1]["students_per_hour"]
+    print(f"    2 workers / 1 worker: {out['two_over_one']:.2f}x")
+    one = engine[1]
+    hours = model(one["task_s_mean"], one["coordinator_s_per_student"], one["setup_s"])
+    out["model_hours"] = hours
+    print(f"  a model of a class of {MODEL_CLASS} (the task time and the coordinator's share measured above):")
+    print("    workers " + "".join(f"{N:>9}" for N in hours))
+    print("    hours   " + "".join(f"{h:9.2f}" for h in hours.values()))
     if not args.quick:
+        from course.trial import run_trial
+
         out["per_notebook_alone_s"] = {}
         for name in names:
-            t = run_trial({"solutions": []}, notebooks=[name], sandbox=why is None)
+            t = run_trial({"solutions": []}, notebooks=[name], sandbox=sandbox)
             out["per_notebook_alone_s"][name] = t.outcomes["solutions"].seconds
             print(f"    {name:32} graded alone: {t.outcomes['solutions'].seconds:5.1f} s (nbgrader start-up included)")
     results["grading"] = out
+
+
+# ----------------------------------------------------------------------------- estimators
+
+MI_RHOS = (0.5, 0.9, 0.99, 0.999)
+MI_K = 16  # pairs per batch: the K x K score matrix of notebook 07
+MI_TAU = 1.0  # SMILE's clipping
+MI_LR = 1e-3
+MI_TEST = 1024  # held-out pairs per evaluation (64 batches of K for InfoNCE)
+MI_ESTIMATORS = ("DV", "NWJ", "InfoNCE", "SMILE")
+
+
+def _mi_pairs(rho: float, n: int, generator, device) -> torch.Tensor:
+    """n pairs (x, y) of N(0, [[1, rho], [rho, 1]]), float32 on ``device``."""
+    w = torch.randn(n, 2, generator=generator)
+    return torch.stack([w[:, 0], rho * w[:, 0] + math.sqrt(1 - rho**2) * w[:, 1]], dim=1).to(device)
+
+
+def _mi_scores(critic, Z: torch.Tensor) -> torch.Tensor:
+    """S[..., i, j] = critic((x_i, y_j)) for batches Z of shape (..., K, 2)."""
+    K = Z.shape[-2]
+    x = Z[..., :, None, 0].expand(*Z.shape[:-2], K, K)
+    y = Z[..., None, :, 1].expand(*Z.shape[:-2], K, K)
+    return critic(torch.stack([x, y], dim=-1).reshape(-1, 2)).reshape(*Z.shape[:-2], K, K)
+
+
+def _mi_objectives(ref) -> dict:
+    """The bound each critic is trained with, on a K x K score matrix (notebook 07): DV and NWJ
+    read the diagonal as the samples of P_XY and the other entries as the shuffled reference."""
+    off = ~torch.eye(MI_K, dtype=torch.bool)
+
+    def split(S):
+        return S.diagonal(), S[off.to(S.device)]
+
+    return {
+        "DV": lambda S: ref.DV(split(S)[0][:, None], split(S)[1][:, None], lambda v: v),
+        "NWJ": lambda S: ref.nwj(*split(S)),
+        "InfoNCE": ref.infonce,
+    }
+
+
+def _mi_train(ref, objective, rho: float, seed: int, steps: int, device) -> torch.nn.Module:
+    """The course's Net trained by Adam to maximise ``objective`` on batches of K pairs at rho."""
+    torch.manual_seed(seed)
+    net = ref.Net().to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=MI_LR)
+    generator = torch.Generator().manual_seed(10_000 + seed)  # the same batches for every objective
+    for _ in range(steps):
+        value = objective(_mi_scores(net, _mi_pairs(rho, MI_K, generator, device)))
+        optimizer.zero_grad()
+        (-value).backward()
+        optimizer.step()
+    return net
+
+
+def _mi_evaluate(ref, critics: dict, rho: float, generator, device) -> dict:
+    """Each estimator on fresh held-out pairs, with its critic: DV, NWJ and SMILE on MI_TEST
+    pairs and their shuffled reference (notebook 07's shuffle_reference), InfoNCE averaged over
+    the MI_TEST / K batches of K pairs. SMILE reads the NWJ critic minus 1, as in notebook 07."""
+    Z = _mi_pairs(rho, MI_TEST, generator, device)
+    Z_ref = ref.shuffle_reference(Z, generator)
+    out = {}
+    with torch.no_grad():
+        for name in ("DV", "NWJ", "SMILE"):
+            critic = critics["NWJ" if name == "SMILE" else name]
+            t, t_ref = critic(Z).squeeze(-1), critic(Z_ref).squeeze(-1)
+            if name == "DV":
+                out[name] = ref.DV(Z, Z_ref, critic).item()
+            elif name == "NWJ":
+                out[name] = ref.nwj(t, t_ref).item()
+            else:
+                out[name] = ref.smile(t - 1, t_ref - 1, MI_TAU).item()
+        S = _mi_scores(critics["InfoNCE"], Z.reshape(-1, MI_K, 2))
+        out["InfoNCE"] = float(np.mean([ref.infonce(s).item() for s in S]))
+    return out
+
+
+def _mi_plot(out: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    info = [truth(r) for r in MI_RHOS]
+    fig, axes = plt.subplots(1, len(MI_ESTIMATORS), figsize=(4 * len(MI_ESTIMATORS), 3.6), sharey=True,
+                             layout="constrained")
+    for ax, name in zip(axes, MI_ESTIMATORS):
+        rows = [out[str(r)][name] for r in MI_RHOS]
+        floor = np.array([[r["floor_mean"], r["floor_sd"]] for r in rows])
+        ax.fill_between(info, floor[:, 0] - floor[:, 1], floor[:, 0] + floor[:, 1], alpha=0.25,
+                        label="optimal critic: mean +- sd")
+        ax.errorbar(info, [r["mean"] for r in rows], yerr=[r["sd"] or 0.0 for r in rows], marker="o", capsize=3,
+                    label="trained: mean +- sd over seeds")
+        ax.plot(info, info, c="k", lw=0.8, label="$I(X;Y)$")
+        ax.axhline(math.log(MI_K), c="tab:red", ls="--", lw=0.8, label="log K")
+        ax.set(title=name + (f" (tau = {MI_TAU:g})" if name == "SMILE" else ""), xlabel="I(X;Y) [nats]")
+    axes[0].set_ylabel("estimate")
+    axes[0].legend(fontsize=8, loc="upper left")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def section_estimators(args, results):
+    """Bias and sd of DV, NWJ, InfoNCE and SMILE after the same training, next to each one's
+    noise floor with the optimal critic (t*, and t* + 1 for NWJ), for rho in MI_RHOS."""
+    try:
+        import nde_grader.reference as ref
+
+        ref.nwj, ref.infonce, ref.smile, ref.shuffle_reference, ref.OptimalCritic  # noqa: B018 (present?)
+    except Exception as exc:  # the reference module is generated; it may lack them
+        print(f"  the estimators of notebook 07 are not in nde_grader.reference ({type(exc).__name__}: {exc}): skipped")
+        results["estimators"] = {"skipped": str(exc)}
+        return
+    device = "cuda" if args.device == "cuda" and torch.cuda.is_available() else "cpu"
+    seeds = 1 if args.quick else 4
+    steps = 300 if args.quick else 1500
+    floor_reps = 100 if args.quick else 1000
+    objectives = _mi_objectives(ref)
+    out = {"seeds": seeds, "steps": steps, "batch_pairs": MI_K, "lr": MI_LR, "test_pairs": MI_TEST, "tau": MI_TAU,
+           "floor_repetitions": floor_reps, "device": device}
+    print(f"  the course's Net, Adam (lr {MI_LR:g}), {steps} steps on batches of K = {MI_K} pairs, {seeds} seed(s) per rho;"
+          f" each estimate on {MI_TEST} fresh held-out pairs")
+    print(f"  floor: the same estimate with the optimal critic (t*, t* + 1 for NWJ), {floor_reps} held-out draws;"
+          f" SMILE (tau = {MI_TAU:g}) reads the NWJ critic minus 1; log K = {math.log(MI_K):.3f}")
+    print(f"  {'rho':>6} {'I':>6}  {'estimator':9}  {'trained: bias':>13} {'sd':>6}   {'floor: bias':>11} {'sd':>6}")
+    for rho in MI_RHOS:
+        info = truth(rho)
+        trained = {name: [] for name in MI_ESTIMATORS}
+        for seed in range(seeds):
+            critics = {name: _mi_train(ref, objective, rho, seed, steps, device) for name, objective in objectives.items()}
+            generator = torch.Generator().manual_seed(20_000 + seed)
+            for name, value in _mi_evaluate(ref, critics, rho, generator, device).items():
+                trained[name].append(value)
+        star = ref.OptimalCritic(rho)
+        floor_critics = {"DV": star, "NWJ": lambda z: star(z) + 1, "InfoNCE": star}
+        generator = torch.Generator().manual_seed(30_000)
+        floor = {name: [] for name in MI_ESTIMATORS}
+        for _ in range(floor_reps):
+            for name, value in _mi_evaluate(ref, floor_critics, rho, generator, device).items():
+                floor[name].append(value)
+        row = {}
+        for name in MI_ESTIMATORS:
+            t, f = np.array(trained[name]), np.array(floor[name])
+            row[name] = {"estimates": t.tolist(), "mean": float(t.mean()), "bias": float(t.mean() - info),
+                         "sd": float(t.std(ddof=1)) if len(t) > 1 else None,
+                         "floor_mean": float(f.mean()), "floor_bias": float(f.mean() - info), "floor_sd": float(f.std(ddof=1))}
+            r = row[name]
+            sd = f"{r['sd']:6.3f}" if seeds > 1 else f"{'-':>6}"
+            print(f"  {rho:6} {info:6.3f}  {name:9}  {r['bias']:+13.3f} {sd}   {r['floor_bias']:+11.3f} {r['floor_sd']:6.3f}")
+        out[str(rho)] = row
+    plot = Path(args.plot) if args.plot else Path(tempfile.gettempdir()) / "nde-bench-estimators.png"
+    try:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        _mi_plot(out, plot)
+        out["plot"] = str(plot)
+        print(f"  plot: {plot}")
+    except Exception as exc:  # a plot that cannot be written costs the plot only
+        print(f"  no plot ({type(exc).__name__}: {exc})")
+    results["estimators"] = out
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -554,17 +788,17 @@ def verdicts(results) -> dict:
         v["notebooks"] = ("SKIP", "not measured")
     g = results.get("grading")
     if g:
-        worst = max(g.get("per_notebook_alone_s", {}).values(), default=None)
-        amort = g["per_notebook_amortised_s"]
-        ok = amort <= 5 and not g["cells_not_full_marks"]
-        detail = f"{amort:.1f} s per notebook in a whole submission"
-        if worst is not None:
-            detail += f"; slowest graded alone {worst:.1f} s"
-        if g["cells_not_full_marks"]:
-            detail += f"; reference lost points in {sorted(g['cells_not_full_marks'])}"
-        v["grading"] = ("PASS" if ok else "MISS", detail)
+        ratio = g["zygote_over_baseline"]
+        v["grading"] = ("PASS" if ratio <= 1 / 3 else "MISS",
+                        f"one student with the zygote: {ratio:.2f}x the time before it (target <= 0.33), "
+                        f"{g['zygote_over_fresh']:.2f}x fresh kernels in this run")
+        two = g["two_over_one"]
+        v["grading_scaling"] = ("PASS" if two >= 1.8 else "MISS", f"2 workers / 1: {two:.2f}x")
+        over = g["overhead_per_notebook_s"]["zygote"]
+        v["grading_overhead"] = ("PASS" if over <= 1 else "MISS", f"{over:.1f} s per notebook")
     else:
-        v["grading"] = ("SKIP", "not measured")
+        for key in ("grading", "grading_scaling", "grading_overhead"):
+            v[key] = ("SKIP", "not measured")
     return v
 
 
@@ -574,6 +808,7 @@ SECTIONS = {
     "accuracy": section_accuracy,
     "notebooks": section_notebooks,
     "grading": section_grading,
+    "estimators": section_estimators,
 }
 
 
@@ -607,6 +842,8 @@ def main(argv=None) -> int:
                              f"{DEFAULT_THREADS} here). Small nets on a busy machine: see README")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
     parser.add_argument("--keep-notebooks", metavar="DIR", help="write the executed notebooks of [notebooks] to DIR")
+    parser.add_argument("--plot", metavar="PATH", help="where [estimators] draws its figure (default: "
+                        "nde-bench-estimators.png in the temporary folder; artifacts/ is ignored by git)")
     args = parser.parse_args(argv)
 
     if args.threads:

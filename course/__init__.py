@@ -14,7 +14,7 @@ NOTEBOOKS = ROOT / "notebooks"
 SOURCE = ROOT / "source"
 RELEASE = ROOT / "release"
 SUBMITTED = ROOT / "submitted"
-REFERENCE_MODULE = ROOT / "nde_grader" / "reference.py"
+REFERENCE = ROOT / "nde_grader" / "reference"
 
 
 class CourseError(Exception):

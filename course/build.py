@@ -2,7 +2,7 @@
 
 notebooks/<assignment>/<name>.md  (edited by people)
   -> source/<assignment>/<name>.ipynb   nbgrader source notebook (jupytext pair)
-  -> nde_grader/reference.py            the cells tagged ``export``, answers included
+  -> nde_grader/reference/              the cells tagged ``export``, answers included
   -> release/<assignment>/<name>.ipynb  student copy (nbgrader generate_assignment)
   -> submitted/<student>/<assignment>/  example submissions (course/examples.py)
 
@@ -12,6 +12,7 @@ the whole build succeeded, so a broken MyST file leaves nothing half-written.
 from __future__ import annotations
 
 import filecmp
+import re
 import shutil
 import subprocess
 import sys
@@ -21,15 +22,15 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from nde_grader.exports import ExportError, reference_module
+from nde_grader.exports import ExportError, reference_package
 from nde_grader.hidden import checks_in
-from nde_grader.probe import check_function
+from nde_grader.probe import check_exists
 
 from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError, tool_env
 from . import examples
 
 # Generated trees, relative to the repository root, compared and replaced as wholes.
-GENERATED = ("source", "release", "submitted", "nde_grader/reference.py")
+GENERATED = ("source", "release", "submitted", "nde_grader/reference")
 
 
 def markdown_sources() -> list[Path]:
@@ -66,11 +67,18 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             try:
                 for name in checks_in(cell.source) or ():
-                    check_function(name)
-            except (ValueError, ImportError, AttributeError) as exc:
+                    check_exists(name)
+            except ValueError as exc:
                 raise CourseError(f"{md.relative_to(ROOT)}, cell {grade_id or index}: hidden tests: {exc}") from exc
-        # Stable ids keep regeneration free of spurious diffs.
-        cell.id = grade_id or f"{md.stem[:2]}-{index:03d}"
+        # Stable ids keep regeneration free of spurious diffs; a cell that other notebooks
+        # link to names its id ("anchor": links read 01_problem.ipynb#cell-id=<anchor>,
+        # which JupyterLab follows even into a notebook that is not open yet).
+        anchor = cell.metadata.pop("anchor", None)
+        if anchor is not None and (not re.fullmatch(r"[a-z0-9][a-z0-9-]*", anchor) or anchor in seen):
+            raise CourseError(f"{md.relative_to(ROOT)}: the anchor {anchor!r} is not a lower-case-and-hyphens name, or is used twice")
+        if anchor:
+            seen.add(anchor)
+        cell.id = anchor or grade_id or f"{md.stem[:2]}-{index:03d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("jupytext", None)
@@ -102,12 +110,13 @@ def build(stage: Path) -> None:
     for md, nb in notebooks.items():
         write_notebook(nb, stage / "source" / md.parent.name / (md.stem + ".ipynb"))
 
-    (stage / "nde_grader").mkdir()
+    (stage / "nde_grader" / "reference").mkdir(parents=True)
     try:
-        reference = reference_module({str(md.relative_to(ROOT)): nb for md, nb in notebooks.items()})
+        package = reference_package({md.stem: nb for md, nb in notebooks.items()})
     except ExportError as exc:
         raise CourseError(str(exc)) from exc
-    (stage / "nde_grader" / "reference.py").write_text(reference, encoding="utf-8")
+    for name, text in package.items():
+        (stage / "nde_grader" / "reference" / name).write_text(text, encoding="utf-8")
 
     shutil.copy(ROOT / "nbgrader_config.py", stage)
     for assignment in sorted({md.parent.name for md in sources}):

@@ -346,6 +346,8 @@ class Report:
     not_graded: list = field(default_factory=list)  # students left when the run was interrupted
     interrupted: bool = False
     seconds: float = 0.0
+    setup_s: float = 0.0  # before the first task: lock, gradebook, template, cluster
+    coordinator_s: float = 0.0  # the coordinator's own work on results: keep and record
 
 
 def make_payload(course: Path, assignment: str, sandbox: bool, env: dict | None) -> Payload:
@@ -413,6 +415,7 @@ def grade_class(course: Path, students: list[str], assignment: str = ASSIGNMENT,
             report.results.append(result)
             if not _record_kept(course, url, assignment, result):
                 report.unrecorded.append(result.student)
+        report.setup_s = time.perf_counter() - start
         if todo:
             _dispatch(course, url, assignment, todo, scheduler, workers, sandbox, env, progress, report, on_result)
         deadline = time.monotonic() + db_wait_s
@@ -438,8 +441,11 @@ def _dispatch(course, url, assignment, todo, scheduler, workers, sandbox, env, p
     from distributed.scheduler import KilledWorker
     from tqdm.auto import tqdm
 
+    begin = time.perf_counter()
     payload = make_payload(course, assignment, sandbox, env)
     with cluster(scheduler, workers) as client:
+        client.wait_for_workers(1, timeout=300)
+        report.setup_s += time.perf_counter() - begin
         run = uuid.uuid4().hex[:8]
         # A task that returns the payload, not scattered data: when the worker holding it
         # dies, the scheduler computes it again (scattered data would be lost for good)
@@ -462,9 +468,12 @@ def _dispatch(course, url, assignment, todo, scheduler, workers, sandbox, env, p
                     result = Result(sub.student, sub.fingerprint, 0.0,
                                     needs_review=f"grading failed: {type(exc).__name__}: {str(exc)[:300]}")
                 failures += bool(result.needs_review or result.problems)
+                mine = time.perf_counter()
                 keep(course, assignment, result)
                 report.results.append(result)
-                if not _record_kept(course, url, assignment, result):
+                recorded = _record_kept(course, url, assignment, result)
+                report.coordinator_s += time.perf_counter() - mine
+                if not recorded:
                     report.unrecorded.append(result.student)
                     bar.write(f"{sub.student}: the gradebook cannot be reached; the result is kept and written "
                               "when it answers again")

@@ -138,17 +138,20 @@ def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbforma
 
 def write_submission(
     course: Path, student: str, assignment: str, variants: list[Variant] = (), fill: bool = True,
-    only_varied: bool = False,
+    only_varied: bool = False, only: list[str] | None = None,
 ) -> None:
     """Write ``submitted/<student>/<assignment>/`` under ``course`` from its source and release.
 
     With ``only_varied``, only the notebooks that a variant changes are written (the
-    others would be the course's answers, graded already): a trial grades faster.
+    others would be the course's answers, graded already): a trial grades faster. ``only``:
+    these notebooks (stems) at most.
     """
     for release_path in sorted((course / "release" / assignment).glob("*.ipynb")):
         if not (course / "source" / assignment / release_path.name).exists():
             continue  # a trial course may hold only some notebooks
         if only_varied and all(v.notebook != release_path.stem for v in variants):
+            continue
+        if only is not None and release_path.stem not in only:
             continue
         nb = nbformat.read(release_path, as_version=4)
         if fill:

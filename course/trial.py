@@ -49,13 +49,12 @@ def batch(variants: list[Variant]) -> list[list[Variant]]:
     return students
 
 
-def _course_copy(where: Path, notebooks: list[str] | None) -> Path:
+def _course_copy(where: Path) -> Path:
+    """The course's configuration, source and release (every notebook: a later notebook's
+    kernel is given the course's answers of the earlier ones, read from source/)."""
     shutil.copy(ROOT / "nbgrader_config.py", where)
     for tree in ("source", "release"):
-        for nb in sorted((ROOT / tree / ASSIGNMENT).glob("*.ipynb")):
-            if notebooks is None or nb.stem in notebooks:
-                (where / tree / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
-                shutil.copy(nb, where / tree / ASSIGNMENT)
+        shutil.copytree(ROOT / tree / ASSIGNMENT, where / tree / ASSIGNMENT)
     return where
 
 
@@ -63,8 +62,11 @@ def _cell_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
     from nbgrader.api import Gradebook, MissingEntry
 
     out = {}
+    submitted = course / "submitted" / student / ASSIGNMENT
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for nb in gb.find_assignment(ASSIGNMENT).notebooks:
+            if not (submitted / f"{nb.name}.ipynb").exists():
+                continue  # not handed in: scored 0 by nbgrader, and not what the trial asks about
             try:
                 sub = gb.find_submission_notebook(nb.name, ASSIGNMENT, student)
             except MissingEntry:
@@ -77,13 +79,15 @@ def _cell_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
 
 def run_trial(
     students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2,
-    only_varied: bool = False, keep: frozenset[str] = frozenset(), sandbox: bool = True,
+    only_varied: bool = False, keep: frozenset[str] = frozenset(), sandbox: bool = True, zygote: bool = True,
 ) -> Trial:
     """Grade ``students`` (name -> variants, or name -> writer of raw files).
 
-    With ``only_varied``, a student given variants submits only the notebooks they change.
+    ``notebooks``: the students given variants submit only these (default: all). With
+    ``only_varied``, they submit only the notebooks their variants change.
     The notebooks of the students in ``keep`` come back as nbgrader ran them. ``sandbox``
-    false grades as ``grade --no-sandbox`` does (the benchmark measures what the sandbox costs).
+    false grades as ``grade --no-sandbox`` does (the benchmark measures what the sandbox costs);
+    ``zygote`` false starts every kernel from scratch (the tests compare the two).
     """
     every = notebooks or [nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb")]
 
@@ -98,7 +102,7 @@ def run_trial(
 
     def work() -> None:
         with tempfile.TemporaryDirectory(prefix="course-trial-") as tmp:
-            course = _course_copy(Path(tmp), notebooks)
+            course = _course_copy(Path(tmp))
             prepare_gradebook(course)
             while True:
                 with lock:
@@ -111,8 +115,8 @@ def run_trial(
                     folder.mkdir(parents=True)
                     spec(folder)
                 else:
-                    write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied)
-                (outcome,) = autograde(course, [name], sandbox=sandbox)
+                    write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied, only=notebooks)
+                (outcome,) = autograde(course, [name], sandbox=sandbox, zygote=zygote)
                 scores = _cell_scores(course, name)
                 ran = {nb.stem: nbformat.read(nb, as_version=4)
                        for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))} if name in keep else None

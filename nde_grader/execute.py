@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from pathlib import Path
 
 import nbformat
@@ -37,21 +38,25 @@ from nde_student.warnings_only import NORMALIZE_WARNINGS
 from .exports import earlier_exports
 from .hidden import checks_in, visible_part
 from .probe import KernelProbe, run_check
-from .sandbox import Sandbox
+from .sandbox import ZYGOTE_CLIENT, Sandbox, Zygote
 
 _PROVIDE = "import nde_student.earlier as __nde_e\n__nde_e.provide({sources})\ndel __nde_e\n"
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel talks through Unix sockets in its scratch folder and,
-    when ``box_command`` is set, starts inside the sandbox."""
+    """A kernel manager whose kernel talks through Unix sockets in its scratch folder,
+    starts inside the sandbox when ``sandboxed``, and is forked by a zygote (modules
+    already imported) when ``zygote`` names one."""
 
-    def __init__(self, box: Sandbox, sandboxed: bool, **kwargs):
+    def __init__(self, box: Sandbox, sandboxed: bool, zygote: str | None = None, **kwargs):
         super().__init__(transport="ipc", ip=box.ipc_prefix, connection_file=box.connection_file, **kwargs)
-        self._box, self._sandboxed = box, sandboxed
+        self._box, self._sandboxed, self._zygote = box, sandboxed, zygote
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        if self._zygote:
+            config = self._box.write_config() if self._sandboxed else "-"
+            return [sys.executable, "-I", "-S", str(ZYGOTE_CLIENT), self._zygote, config, "--", *cmd]
         return self._box.command(cmd) if self._sandboxed else cmd
 
 
@@ -59,13 +64,16 @@ class GradingExecute(Execute):
     sandbox = Bool(True, help="Run every grading kernel in the grading sandbox (needs Linux and root).").tag(config=True)
     scratch_dir = Unicode("", help="Where the kernels' scratch folders go (default: the system's temporary folder).").tag(
         config=True)
+    zygote = Bool(True, help="Fork kernels from a process that has imported the heavy modules once "
+                  "(nde_grader/zygote.py); NDE_ZYGOTE=0 turns it off.").tag(config=True)
 
     # --- the kernel ---------------------------------------------------------------------
 
     def create_kernel_manager(self):
         if not self.kernel_name:
             self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
-        self.km = SandboxKernelManager(self._box, self.sandbox, kernel_name=self.kernel_name, config=self.config)
+        zygote = Zygote.socket() if self.zygote else None
+        self.km = SandboxKernelManager(self._box, self.sandbox, zygote, kernel_name=self.kernel_name, config=self.config)
         return self.km
 
     async def async_start_new_kernel(self, **kwargs):

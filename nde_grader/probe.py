@@ -110,6 +110,20 @@ class KernelProbe(Probe):
         raise KernelRaised("NoResult", "the kernel sent no result back (was the display machinery changed?)")
 
 
+def check_exists(name: str) -> None:
+    """Raise ValueError unless ``nde_grader/checks/<module>.py`` defines ``<function>``
+    (read, not imported: the course's build calls this before the reference exists)."""
+    import ast
+
+    module_name, _, function = name.partition(".")
+    path = Path(__file__).parent / "checks" / f"{module_name}.py"
+    if not path.exists():
+        raise ValueError(f"no check module nde_grader/checks/{module_name}.py for check({name!r})")
+    defined = {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
+    if function not in defined:
+        raise ValueError(f"nde_grader/checks/{module_name}.py defines no function {function!r} for check({name!r})")
+
+
 def check_function(name: str):
     """The check ``"<module>.<function>"`` of ``nde_grader/checks``."""
     module_name, _, function = name.partition(".")

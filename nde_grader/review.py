@@ -65,6 +65,6 @@ def suspicious(source: str) -> list[str]:
         elif isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES:
             note(f"uses {ATTRIBUTES[node.attr]}")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if any(p in node.value for p in ("source/", "nde_grader", "gradebook", "reference.py", "autograded")):
+            if any(p in node.value for p in ("source/", "nde_grader", "gradebook", "reference/", "autograded")):
                 note(f"names the instructor's files ({node.value[:40]!r})")
     return found

@@ -158,6 +158,10 @@ class Sandbox:
 
     def command(self, argv: list[str]) -> list[str]:
         """The command that starts ``argv`` (a kernel) inside this sandbox."""
+        return [sys.executable, "-I", "-S", str(EXEC), self.write_config(), "--", *argv]
+
+    def write_config(self) -> str:
+        """Write the sandbox's configuration for sandbox_exec.py (root-only; it deletes it)."""
         self._cache_matplotlib()
         limits = {"nproc": 512, "fsize": 2**30, "core": 0}
         memory = memory_limit()
@@ -171,12 +175,65 @@ class Sandbox:
         path = self.base / "sandbox.json"
         path.write_text(json.dumps(config))
         path.chmod(0o600)
-        return [sys.executable, "-I", "-S", str(EXEC), str(path), "--", *argv]
+        return str(path)
 
     def close(self) -> None:
         """Kill whatever the kernel left running, and remove the scratch folder."""
         kill_user(self.uid)
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
+
+
+class Zygote:
+    """A zygote (zygote.py) of this process: started on first use, stopped with the process.
+
+    ``NDE_ZYGOTE_SOCKET`` names one started elsewhere (by a Dask worker, for all the
+    students it grades); ``NDE_ZYGOTE=0`` turns zygotes off (every kernel then starts
+    from scratch, as in a plain Jupyter)."""
+
+    _mine: "Zygote | None" = None
+
+    def __init__(self):
+        import atexit
+        import select
+
+        folder = tempfile.mkdtemp(prefix="nde-zygote-")
+        self.path = os.path.join(folder, "socket")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NDE_ZYGOTE")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(ZYGOTE), self.path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+        )
+        ready, _, _ = select.select([self.process.stdout], [], [], 180)
+        if not ready or self.process.stdout.readline().strip() != b"ready":
+            self.close()
+            raise RuntimeError("the kernel zygote did not start")
+        atexit.register(self.close)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
+
+    @classmethod
+    def socket(cls) -> str | None:
+        """The socket of the zygote to use, starting one if needed; None when zygotes are off."""
+        if os.environ.get("NDE_ZYGOTE") == "0":
+            return None
+        given = os.environ.get("NDE_ZYGOTE_SOCKET")
+        if given and os.path.exists(given):
+            return given
+        with _lock:
+            if cls._mine is None or not cls._mine.alive():
+                cls._mine = Zygote()
+            return cls._mine.path
 
 
 def kill_user(uid: int) -> None:

@@ -133,14 +133,14 @@ def drop(config: dict) -> None:
         raise OSError("the kernel still runs as root")
 
 
-def main(argv: list[str]) -> None:
-    if len(argv) < 4 or argv[2] != "--":
-        sys.stderr.write("usage: sandbox_exec.py CONFIG.json -- ARGV...\n")
-        sys.exit(2)
+def enter(config_path: str) -> dict:
+    """Read the sandbox's configuration (and delete it), give the scratch folder to the
+    kernel's user, build the sandbox around this process and drop every privilege.
+    Exits with EXIT_SANDBOX, saying why, when any step fails: nothing runs then."""
     try:
-        with open(argv[1]) as f:
+        with open(config_path) as f:
             config = json.load(f)
-        os.unlink(argv[1])
+        os.unlink(config_path)
         for dirpath, dirnames, filenames in os.walk(config["scratch"]):  # the student's files become the kernel's
             for name in [dirpath, *(os.path.join(dirpath, n) for n in dirnames + filenames)]:
                 os.lchown(name, config["uid"], config["gid"])
@@ -148,7 +148,16 @@ def main(argv: list[str]) -> None:
         drop(config)
     except Exception as exc:  # noqa: BLE001 (anything that stops the sandbox is reported, and nothing starts)
         sys.stderr.write(f"grading sandbox: {type(exc).__name__}: {exc}\n")
-        sys.exit(EXIT_SANDBOX)
+        sys.stderr.flush()
+        os._exit(EXIT_SANDBOX)
+    return config
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) < 4 or argv[2] != "--":
+        sys.stderr.write("usage: sandbox_exec.py CONFIG.json -- ARGV...\n")
+        sys.exit(2)
+    config = enter(argv[1])
     os.execve(argv[3], argv[3:], config["env"])
 
 

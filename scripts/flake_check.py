@@ -34,12 +34,12 @@ from course.trial import _cell_scores, batch  # noqa: E402
 FIRST_SEED = 1
 
 
-def course_copy(where: Path, notebooks: list[str]) -> Path:
+def course_copy(where: Path) -> Path:
+    """The whole course (a later notebook's kernel is given the course's answers of the
+    earlier ones, read from source/); students submit only the notebooks checked."""
     shutil.copy(ROOT / "nbgrader_config.py", where)
     for tree in ("source", "release"):
-        (where / tree / ASSIGNMENT).mkdir(parents=True, exist_ok=True)
-        for name in notebooks:
-            shutil.copy(ROOT / tree / ASSIGNMENT / f"{name}.ipynb", where / tree / ASSIGNMENT)
+        shutil.copytree(ROOT / tree / ASSIGNMENT, where / tree / ASSIGNMENT)
     return where
 
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def worker() -> None:
         with tempfile.TemporaryDirectory(prefix="flake-check-") as tmp:
-            course = course_copy(Path(tmp), notebooks)
+            course = course_copy(Path(tmp))
             prepare_gradebook(course)
             while True:
                 try:
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 if seed < FIRST_SEED + args.alt_seeds:
                     students.update({f"s{seed}-alt{i}": g for i, g in enumerate(groups)})
                 for name, variants in students.items():
-                    write_submission(course, name, ASSIGNMENT, variants, only_varied=bool(variants))
+                    write_submission(course, name, ASSIGNMENT, variants, only_varied=bool(variants), only=notebooks)
                 env = {"NDE_GRADING_SEED": str(seed)}
                 status, log = nbgrader(["autograde", ASSIGNMENT, f"--student=s{seed}-*", "--force"], course, env=env)
                 problems = {}

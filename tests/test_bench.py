@@ -55,13 +55,14 @@ def test_verdicts_pass_and_miss(bench):
         "accuracy": {"seeds": 10, "0.81": {"within_1sd": 9, "floor": floor}, "0.95": {"within_1sd": 8, "floor": floor},
                      "0.99": {"within_1sd": 0, "floor": floor}},
         "notebooks": {"total": 41.0, "problems": {}},
-        "grading": {"per_notebook_amortised_s": 6.0, "per_notebook_alone_s": {"a": 7.0}, "cells_not_full_marks": []},
+        "grading": {"zygote_over_baseline": 0.5, "zygote_over_fresh": 0.6, "two_over_one": 1.9,
+                    "overhead_per_notebook_s": {"zygote": 0.8, "fresh": 4.0}},
     }
     v = bench.verdicts(results)
     assert v["cpu_speedup"][0] == "PASS"
     assert v["accuracy"][0] == "MISS" and "rho 0.95: 8/10" in v["accuracy"][1] and "0.99" not in v["accuracy"][1]
     assert v["notebooks"][0] == "PASS"
-    assert v["grading"][0] == "MISS"
+    assert v["grading"][0] == "MISS" and v["grading_scaling"][0] == "PASS" and v["grading_overhead"][0] == "PASS"
     results["accuracy"]["0.95"]["within_1sd"] = 10
     assert bench.verdicts(results)["accuracy"][0] == "PASS"
 
@@ -71,3 +72,13 @@ def test_results_with_numpy_scalars_write_as_json(bench):
     assert json.loads(text) == {"count": 3, "value": 0.5, "flag": True}
     with pytest.raises(TypeError, match="not JSON serialisable"):
         json.dumps({"x": object()}, default=bench.plain)
+
+
+def test_the_class_model(bench):
+    """A class of 1000: the workers divide the task time until the coordinator, which
+    records one result at a time, is the limit."""
+    hours = bench.model(task_s=20.0, coordinator_s=0.1, setup_s=36.0, n=1000, workers=(1, 2, 8, 32, 128, 1000))
+    assert hours[1] == pytest.approx((36 + 20_000) / 3600)
+    assert hours[2] == pytest.approx((36 + 10_000) / 3600)
+    assert hours[128] == pytest.approx((36 + 1000 * 20 / 128) / 3600)
+    assert hours[1000] == pytest.approx((36 + 100) / 3600)  # the coordinator's share: 0.1 s a student

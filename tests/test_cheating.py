@@ -122,8 +122,8 @@ def exposed_course(tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     for tree in ("source", "release", "submitted/solutions"):
         shutil.copytree(ROOT / tree / ASSIGNMENT, course / tree / ASSIGNMENT)
-    (course / "nde_grader").mkdir()
-    shutil.copy(ROOT / "nde_grader" / "reference.py", course / "nde_grader")
+    shutil.copytree(ROOT / "nde_grader" / "reference", course / "nde_grader" / "reference",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     prepare_gradebook(course)
     return course
 

@@ -9,6 +9,7 @@ autograded in one batch through the real `nbgrader autograde` path.
 """
 from __future__ import annotations
 
+import os
 import shutil
 
 import nbformat
@@ -38,13 +39,16 @@ def _catalog_students():
     return {f"catalog{i:02d}": group for i, group in enumerate(batch(CATALOG))}
 
 
-@pytest.fixture(scope="module")
-def trial():
+def _example_students() -> dict:
     students = {name: _shipped(name) for name in ("solutions", "untouched")}
     # "wrong" differs from "solutions" in one notebook only (checked below): grading that one suffices
     students["wrong"] = _shipped("wrong", only={WRONG.notebook})
-    students.update(_catalog_students())
-    return run_trial(students, only_varied=True, keep=frozenset({"solutions"}))
+    return students
+
+
+@pytest.fixture(scope="module")
+def trial():
+    return run_trial({**_example_students(), **_catalog_students()}, only_varied=True, keep=frozenset({"solutions"}))
 
 
 def _test_cells(notebook: str | None = None) -> dict[str, float]:
@@ -166,3 +170,19 @@ def test_the_rules_table_names_every_entry_and_every_check():
         if len(cells) > 4 and cells[4].strip() and "---" not in row and "catalog entries" not in row:
             listed = set(re.findall(r"`([a-z0-9_]+)`", cells[4]))
             assert listed <= entries, f"the table names entries that do not exist: {sorted(listed - entries)}"
+
+
+def _fresh_students() -> dict:
+    if os.environ.get("NDE_POOL_EQUIVALENCE") == "all":  # the whole catalog too: twice the grading time
+        return {**_example_students(), **_catalog_students()}
+    return _example_students()
+
+
+def test_kernels_forked_from_the_zygote_grade_as_fresh_ones(trial):
+    """The example class (and with NDE_POOL_EQUIVALENCE=all the whole catalog) graded with
+    every kernel started from scratch: every cell scores as with kernels forked from the
+    zygote (the trial above)."""
+    students = _fresh_students()
+    fresh = run_trial(students, only_varied=True, zygote=False)
+    for name in students:
+        assert fresh.cells[name] == trial.cells[name], f"{name} scores otherwise with fresh kernels"

@@ -129,7 +129,7 @@ def test_a_sandboxed_process_sees_nothing_of_the_course():
         code = f"""
 import importlib.util, json, os, socket
 found = {{"uid": os.getuid(), "groups": os.getgroups(), "mine": open("mine.txt").read(), "cwd": os.getcwd()}}
-found["seen"] = [p for p in {[str(ROOT / 'source'), str(ROOT / 'nde_grader' / 'reference.py'), str(ROOT / 'notebooks'),
+found["seen"] = [p for p in {[str(ROOT / 'source'), str(ROOT / 'nde_grader' / 'reference' / '__init__.py'), str(ROOT / 'notebooks'),
                                 str(ROOT / 'submitted'), '/root/.bash_history', str(ROOT / '.git')]!r} if os.path.exists(p)]
 found["repo"] = sorted(os.listdir({str(ROOT)!r})) if os.path.isdir({str(ROOT)!r}) else []
 found["grader"] = importlib.util.find_spec("nde_grader") is not None
@@ -164,7 +164,7 @@ print(json.dumps(found))
 def test_a_sandboxed_kernel_leaves_no_process_behind():
     box = Sandbox()
     code = ("import os, subprocess, sys\n"
-            "p = subprocess.Popen([sys.executable, '-c', 'import os, time; os.setsid(); time.sleep(600)'],"
+            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,"
             " start_new_session=True)\nprint(p.pid)\n")
     try:
         done = _sandboxed(box, code)
@@ -180,8 +180,9 @@ def test_a_sandboxed_kernel_leaves_no_process_behind():
 
 
 def _alive(uid: int) -> bool:
-    done = subprocess.run(["ps", "-o", "pid=", "-u", str(uid)], capture_output=True, text=True)
-    return bool(done.stdout.strip())
+    """Whether a process of ``uid`` still runs (a zombie, dead and waiting to be reaped, does not)."""
+    done = subprocess.run(["ps", "-o", "stat=", "-u", str(uid)], capture_output=True, text=True)
+    return any(not line.strip().startswith("Z") for line in done.stdout.splitlines() if line.strip())
 
 
 @needs_sandbox
@@ -209,3 +210,62 @@ def test_the_course_stays_hidden_inside_a_visible_folder():
         box.close()
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)) <= {".venv", "student"}, done.stdout
+
+
+# --- kernels forked from the zygote -------------------------------------------------------
+
+
+def _run(kc, code: str, timeout: float = 60) -> tuple[dict, list]:
+    """Execute ``code`` through a blocking kernel client: (the reply, the iopub messages)."""
+    msg_id = kc.execute(code)
+    messages = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            break
+    return kc.get_shell_msg(timeout=timeout), messages
+
+
+def _stdout(messages: list) -> str:
+    return "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+
+
+@needs_sandbox
+def test_a_kernel_forked_from_the_zygote_is_sandboxed_warm_and_interruptible():
+    from jupyter_client import KernelManager
+
+    from nde_grader.sandbox import ZYGOTE_CLIENT, Zygote
+
+    zygote = Zygote()
+    box = Sandbox()
+    km = KernelManager(transport="ipc", ip=box.ipc_prefix, connection_file=box.connection_file, kernel_name="python3")
+    original = km.format_kernel_cmd
+    km.format_kernel_cmd = lambda extra_arguments=None: [sys.executable, "-I", "-S", str(ZYGOTE_CLIENT), zygote.path,
+                                                         box.write_config(), "--", *original(extra_arguments)]
+    try:
+        km.start_kernel(cwd=str(box.work))
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=120)
+        reply, messages = _run(kc, "import os, sys, importlib.util\n"
+                                   "print(os.getuid(), 'torch' in sys.modules, importlib.util.find_spec('nde_grader'),"
+                                   " os.path.exists(%r), os.getcwd())" % str(ROOT / "source"))
+        uid, warm, grader, seen, cwd = _stdout(messages).split()
+        assert uid != "0" and warm == "True" and grader == "None" and seen == "False" and cwd == str(box.work)
+        msg_id = kc.execute("while True: pass")
+        time.sleep(2)
+        km.interrupt_kernel()
+        while True:
+            msg = kc.get_shell_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                break
+        assert msg["content"]["status"] == "error" and msg["content"]["ename"] == "KeyboardInterrupt"
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+        box.close()
+        zygote.close()
+    assert not _alive(box.uid), "a kernel forked from the zygote outlived its sandbox"

@@ -90,17 +90,32 @@ def test_example_submissions_are_the_release_filled_with_answers():
                 assert cell.source == answers[cell.id]
 
 
-def test_reference_module_holds_the_exported_cells():
-    import nde_grader.reference as reference
+def test_the_reference_package_holds_the_exported_cells():
+    """Every function and class of a notebook's cells tagged export is in its module, as
+    written there (the from_notebook lines become imports of the sibling modules)."""
+    import ast
 
-    text = Path(reference.__file__).read_text()
-    assert not MARKERS.search(text)
+    from nde_grader.exports import module_name
+
+    package = ROOT / "nde_grader" / "reference"
     for md in markdown_sources():
         nb = jupytext.read(md)
-        for cell in nb.cells:
-            if "export" in cell.metadata.get("tags", []):
-                code = definitions_only(answer_code(cell.source), keep_from_notebook=False).strip()
-                assert code in text, f"{md.name}: an export cell is missing"
+        cells = [c for c in nb.cells if "export" in c.metadata.get("tags", [])]
+        if not cells:
+            continue
+        text = (package / f"{module_name(md.stem)}.py").read_text()
+        assert not MARKERS.search(text)
+        for cell in cells:
+            code = definitions_only(answer_code(cell.source))
+            lines = code.splitlines()
+            for node in ast.parse(code).body:
+                if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                    block = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+                    assert block in text, f"{md.name}: {node.name} is missing from the reference package"
+    import nde_grader.reference as reference
+
+    for name, module in reference.WHERE.items():  # every name loads, from its own module
+        assert getattr(reference, name).__module__ == f"nde_grader.reference.{module}"
 
 
 def _snapshot(folder: Path) -> dict[str, str]:

@@ -5,9 +5,24 @@ the one-line "needs your answer" messages, reading the answers of your earlier
 notebooks (``from_notebook``), reading TensorBoard logs back (``read_scalars``) and the
 self-check (``python -m nde_student validate``). It holds no answer, no hidden test and
 no check: those stay with the instructor, in the grading library ``nde_grader``.
-"""
-from .earlier import AnswerMissing, from_notebook
-from .logs import read_scalars
-from .util import headless, needs, pick_device, seed_everything
 
-__all__ = ["AnswerMissing", "from_notebook", "headless", "needs", "pick_device", "read_scalars", "seed_everything"]
+The names below are loaded on first use, so that importing one part (the grader imports
+``nde_student.warnings_only``) does not import PyTorch and pandas.
+"""
+import importlib
+
+_WHERE = {
+    "AnswerMissing": "earlier", "from_notebook": "earlier", "read_scalars": "logs", "headless": "util",
+    "needs": "util", "pick_device": "util", "seed_everything": "util",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'nde_student' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_WHERE])
