@@ -84,5 +84,18 @@ c.Autograde.autograde_preprocessors = [
     CheckCellMetadata,
 ]
 
-# Feedback shows each test cell's result but never its hidden tests (HideHiddenTests).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback: the course's page (nde_grader/templates/nde_feedback): each test cell's result
+# but never its hidden tests (HideHiddenTests); written answers not graded yet shown as
+# such and the autograded total apart (FeedbackMarks); figures embedded (EmbedImages);
+# formulas typeset by the MathJax of the course's environment, never a CDN.
+import nbgrader as _nbgrader  # noqa: E402
+
+from nde_grader.preprocessors import EmbedImages, FeedbackExporter, FeedbackMarks  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, FeedbackMarks, HideHiddenTests, EmbedImages, CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = "nde_feedback"
+c.FeedbackExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+    os.path.join(os.path.dirname(os.path.abspath(__import__("nde_grader").__file__)), "templates"),
+]

@@ -63,7 +63,8 @@ class Outcome:
 
 def _env(extra: dict | None = None) -> dict:
     env = tool_env(NDE_HEADLESS="1", PYTHONWARNINGS="ignore::DeprecationWarning", NDE_TRACE_CELLS="1")
-    env.setdefault("MPLBACKEND", "agg")
+    # figures drawn by a notebook stay in it as images, for the feedback
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env.update(extra or {})
     return env
 
@@ -478,12 +479,36 @@ def _grade_alone(run, course: Path, student: str, assignment: str, name: str, st
 
 
 def autograde(course: Path, who: list[str] | None = None, assignment: str = ASSIGNMENT,
-              env: dict | None = None, sandbox: bool = True) -> list[Outcome]:
+              env: dict | None = None, sandbox: bool = True, zygote: bool = True) -> list[Outcome]:
     """Grade each student of ``who`` (default: all) by itself; ``env``: extra environment
-    variables for the grader (scripts/flake_check.py sets the grading seed)."""
+    variables for the grader (scripts/flake_check.py sets the grading seed); ``zygote``
+    false starts every kernel from scratch instead of forking it from this process's
+    zygote (nde_grader/zygote.py)."""
+    from nde_grader.sandbox import Zygote
+
     names = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
+    env = dict(env or {})
+    socket = Zygote.socket() if zygote else None  # one for this process (a Dask worker, a trial)
+    if socket:
+        env.setdefault("NDE_ZYGOTE_SOCKET", socket)
+    else:
+        env["NDE_ZYGOTE"] = "0"
     return [_grade_student(course, student, assignment, names, env, sandbox)
             for student in who or students(course, assignment)]
+
+
+def copy_mathjax(feedback: Path) -> None:
+    """Put the MathJax of the course's environment (jupyter-server-mathjax) beside the
+    feedback, where its pages look for it first: formulas typeset without the internet."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        print("no jupyter-server-mathjax here: feedback pages typeset formulas only where a Jupyter server serves MathJax")
+        return
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    target = feedback / "mathjax"
+    if feedback.is_dir() and not (target / "MathJax.js").exists():
+        shutil.copytree(source, target, dirs_exist_ok=True)
 
 
 def check_sandbox(course: Path) -> None:
@@ -502,49 +527,51 @@ def check_sandbox(course: Path) -> None:
 
 
 def scores(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> dict[str, dict[str, tuple]]:
-    """student -> notebook -> (auto score, auto max, written answers left to grade by hand)."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    table: dict[str, dict[str, tuple]] = {}
-    with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb:
-        names = [nb.name for nb in gb.find_assignment(assignment).notebooks]
-        for student in students(course, assignment):
-            row = {}
-            for name in names:
-                try:
-                    nb = gb.find_submission_notebook(name, assignment, student)
-                except MissingEntry:
-                    row[name] = None
-                    continue
-                auto = [g for g in nb.grades if g.cell.cell_type == "code"]
-                manual = [g for g in nb.grades if g.cell.cell_type == "markdown"]
-                row[name] = (
-                    sum(g.score for g in auto),
-                    sum(g.max_score for g in auto),
-                    sum(1 for g in manual if g.needs_manual_grade),
-                )
-            table[student] = row
-    return table
+    """student -> notebook -> (score, max score of the cells graded so far, written answers left
+    to grade by hand); the score counts a score set by hand where there is one (``grades()``
+    tells which)."""
+    return {student: {nb: None if g is None else (g.graded_score, g.graded_max, g.to_grade) for nb, g in row.items()}
+            for student, row in grades(course, assignment, db_url).items()}
 
 
-def format_table(table: dict[str, dict[str, tuple]], review: set[str] = frozenset()) -> str:
+def grades(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> dict:
+    """student -> notebook -> nde_grader.export.NotebookGrade (None: not submitted), for the
+    students with a folder under submitted/."""
+    from nbgrader.api import Gradebook
+
+    from nde_grader.export import class_grades
+
+    with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings
+        everyone = class_grades(gb, assignment)
+    return {student: everyone.get(student, {}) for student in students(course, assignment)}
+
+
+def format_table(table: dict, review: set[str] = frozenset()) -> str:
+    """The score table; ``table`` as ``grades()`` returns it."""
     notebooks = sorted({nb for row in table.values() for nb in row})
     width = max([len("student")] + [len(s) for s in table])
-    head = f"{'student':<{width}}  " + "  ".join(f"{nb[:18]:>18}" for nb in notebooks) + "  " + f"{'auto total':>12}"
+    head = f"{'student':<{width}}  " + "  ".join(f"{nb[:18]:>18}" for nb in notebooks) + "  " + f"{'total':>12}"
     lines = [head, "-" * len(head)]
+    overrides = []
     for student, row in table.items():
         cells, got, out_of = [], 0.0, 0.0
         for nb in notebooks:
-            entry = row.get(nb)
-            if entry is None:
+            g = row.get(nb)
+            if g is None:
                 cells.append(f"{'not graded':>18}")
                 continue
-            score, max_score, pending = entry
-            got, out_of = got + score, out_of + max_score
-            cells.append(f"{f'{score:g}/{max_score:g}' + (f' +{pending}w' if pending else ''):>18}")
+            got, out_of = got + g.graded_score, out_of + g.graded_max
+            mark = (" h" if g.overrides else "") + (f" +{g.to_grade}w" if g.to_grade else "")
+            cells.append(f"{f'{g.graded_score:g}/{g.graded_max:g}' + mark:>18}")
+            overrides += [f"  {student}: {o}" for o in g.overrides]
         lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {f'{got:g}/{out_of:g}':>12}"
                      + ("  NEEDS REVIEW" if student in review else ""))
-    lines.append("(+Nw: N written answers to grade by hand in formgrader; their points are not in the totals)")
+    lines.append("(+Nw: N written answers to grade by hand in formgrader, not counted until graded; "
+                 "h: a score set by hand counts instead of the autograder's, listed below)")
+    if overrides:
+        lines.append("scores set by hand:")
+        lines += overrides
     return "\n".join(lines)
 
 
@@ -568,24 +595,33 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
     url = db or default_db(course)
     report = grade_class(course, who or everyone, db_url=url, scheduler=scheduler, workers=workers, sandbox=sandbox,
                          resume=resume, progress=sys.stderr.isatty())
+    hand = grades(course, db_url=url) if report.results else {}
     for r in sorted(report.results, key=lambda r: r.student):
-        print(f"graded {r.student:<16} in {r.seconds:5.1f} s" + (":" if r.problems or r.needs_review else ""))
+        overrides = [o for g in hand.get(r.student, {}).values() if g is not None for o in g.overrides]
+        print(f"graded {r.student:<16} in {r.seconds:5.1f} s" + (":" if r.problems or r.needs_review or overrides else ""))
         if r.needs_review:
             print(f"    NEEDS REVIEW: {r.needs_review}")
         for p in r.problems:
             print(f"    {p}")
+        for o in overrides:
+            print(f"    kept, set by hand: {o}")
     if report.skipped:
         print(f"already graded, files unchanged (--resume): {', '.join(report.skipped)}")
     db_args = [f"--CourseDirectory.db_url={url}"]
     status, log = nbgrader(["generate_feedback", ASSIGNMENT, "--force", "--log-level=WARN", *db_args], course)
     if status:
         print(f"generate_feedback reported a problem:\n{log}")
-    status, log = nbgrader(["export", "--to=grades.csv", "--log-level=WARN", *db_args], course)
-    if status:
-        print(f"export reported a problem:\n{log}")
+    copy_mathjax(course / "feedback")
+    for exporter, to in (("CourseGrades", "grades.csv"), ("CanvasGrades", "canvas.csv")):
+        status, log = nbgrader(["export", f"--exporter=nde_grader.export.{exporter}", f"--to={to}",
+                                "--log-level=WARN", *db_args], course)
+        if status:
+            print(f"export to {to} reported a problem:\n{log}")
+    table = grades(course, db_url=url)
     print()
-    print(format_table(scores(course, db_url=url), review={r.student for r in report.results if r.needs_review}))
-    print(f"\nFeedback: {course / 'feedback'}/<student>/{ASSIGNMENT}/*.html   Export: {course / 'grades.csv'}")
+    print(format_table(table, review={r.student for r in report.results if r.needs_review}))
+    print(f"\nFeedback: {course / 'feedback'}/<student>/{ASSIGNMENT}/*.html   "
+          f"Export: {course / 'grades.csv'}, {course / 'canvas.csv'} (Canvas: Grades > Import)")
     print(f"{len(report.results)} graded in {report.seconds:.0f} s")
     if report.interrupted:
         print(f"interrupted: every grade made so far is kept; not graded yet: {', '.join(report.not_graded)}. "

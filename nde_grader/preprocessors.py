@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from nbgrader.preprocessors import LimitOutput, NbGraderPreprocessor
+from traitlets import List
 
 from nde_student.warnings_only import warnings_only
 
@@ -64,3 +65,110 @@ class HideHiddenTests(NbGraderPreprocessor):
                 if output.get("output_type") == "error":
                     output.traceback = [f"\x1b[0;31m{output.ename}\x1b[0m: {output.evalue}"]
         return cell, resources
+
+
+class FeedbackMarks(NbGraderPreprocessor):
+    """What the course's feedback page (templates/nde_feedback) shows beyond nbgrader's
+    numbers: for each graded cell whether it waits to be graded by hand, whether a score
+    set by hand replaced the autograder's (and what that gave), the rule a test checks
+    (its docstring's first line); for the notebook the autograded total apart from the
+    written answers still to grade, and where MathJax is."""
+
+    mathjax = List(
+        ["../../mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe",
+         "/static/components/MathJax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"],
+        help="Where the feedback page looks for MathJax, in turn: the copy that `python -m course grade` puts "
+             "in feedback/mathjax/, then a Jupyter server's (jupyter-server-mathjax).",
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        info = resources["nbgrader"]
+        totals = {"auto_score": 0.0, "auto_max": 0.0, "pending": 0, "pending_points": 0.0, "mathjax": list(self.mathjax)}
+        with Gradebook(info["db_url"]) as gb:
+            for cell in nb.cells:
+                meta = cell.metadata.get("nbgrader", {})
+                if not meta.get("grade"):
+                    continue
+                try:
+                    grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                except MissingEntry:
+                    continue
+                pending = cell.cell_type == "markdown" and grade.manual_score is None
+                meta["nde_pending"] = pending
+                meta["nde_override"] = grade.auto_score if cell.cell_type == "code" and grade.manual_score is not None else None
+                meta["nde_rule"] = _rule(cell.source) if cell.cell_type == "code" else ""
+                if pending:
+                    totals["pending"] += 1
+                    totals["pending_points"] += grade.max_score
+                elif cell.cell_type == "code":
+                    totals["auto_score"] += grade.score
+                    totals["auto_max"] += grade.max_score
+        resources["nde"] = totals
+        return nb, resources
+
+
+def _rule(source: str) -> str:
+    """The first line of a test cell's docstring: the rule it checks."""
+    import ast
+
+    try:
+        doc = ast.get_docstring(ast.parse(source)) or ""
+    except SyntaxError:
+        return ""
+    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
+
+
+_IMAGE_MD = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<url>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
+_IMAGE_HTML = re.compile(r"(<img\b[^>]*\bsrc=[\"'])(?P<url>[^\"']+)([\"'])")
+_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
+
+
+class EmbedImages(NbGraderPreprocessor):
+    """Put the course's figures into the page as data URLs: the notebooks link them as
+    ``../../images/<name>.svg`` from release/<assignment>/, which means nothing from
+    feedback/<student>/<assignment>/; embedded, one HTML file is complete wherever it is opened."""
+
+    def preprocess(self, nb, resources):
+        from pathlib import Path
+
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(parent=self)
+        self._base = Path(coursedir.format_path(coursedir.release_directory, ".", resources["nbgrader"]["assignment"]))
+        return super().preprocess(nb, resources)
+
+    def _data_url(self, url: str) -> str | None:
+        import base64
+        import os
+
+        if ":" in url.split("/")[0] or url.startswith(("/", "#")):
+            return None  # absolute, or a data URL already
+        path = os.path.normpath(self._base / url)
+        kind = _TYPES.get(os.path.splitext(path)[1].lower())
+        if kind is None or not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            return f"data:{kind};base64,{base64.b64encode(f.read()).decode('ascii')}"
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "markdown":
+            def markdown(m):
+                data = self._data_url(m.group("url"))
+                return m.group(0) if data is None else f"![{m.group('alt')}]({data}{m.group('title') or ''})"
+
+            def html(m):
+                data = self._data_url(m.group("url"))
+                return m.group(0) if data is None else f"{m.group(1)}{data}{m.group(3)}"
+
+            cell.source = _IMAGE_HTML.sub(html, _IMAGE_MD.sub(markdown, cell.source))
+        return cell, resources
+
+
+from nbconvert.exporters import HTMLExporter  # noqa: E402
+
+
+class FeedbackExporter(HTMLExporter):
+    """The exporter of ``nbgrader generate_feedback`` for the course (its own class, so that
+    its template settings never reach formgrader's exporter)."""

@@ -263,3 +263,71 @@ def test_solution_notebook(student, name):
             problems.append(f"Validate fails: {message[:600]}")
         print(f"solutions/{name} validated: {time.monotonic() - started:.1f} s")
     assert not problems, f"{name} (solutions):\n  " + "\n  ".join(problems)
+
+
+# ---------------------------------------------------------------- feedback, offline
+
+
+@pytest.fixture(scope="module")
+def feedback_pages(tmp_path_factory):
+    """The example class graded by `python -m course grade` in a copy of the course: its
+    feedback folder (pages and the MathJax beside them)."""
+    import io
+    import shutil
+    from contextlib import redirect_stdout
+
+    from course.grade import main as grade_main
+    from nde_grader.sandbox import unavailable
+
+    if unavailable():
+        pytest.skip(f"grading needs its sandbox: {unavailable()}")
+    course = tmp_path_factory.mktemp("graded-class")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    for tree in ("source", "release", "submitted/solutions", "submitted/untouched", "submitted/wrong"):
+        shutil.copytree(ROOT / tree / "divergence", course / tree / "divergence")
+    shutil.copytree(ROOT / "images", course / "images")
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert grade_main(course=course) == 0, out.getvalue()
+    return course / "feedback"
+
+
+FEEDBACK_JS = """() => {
+  const typeset = document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_SVG, mjx-container').length;
+  const raw = [...document.querySelectorAll('.text_cell_render')].map(e => {
+      const copy = e.cloneNode(true); copy.querySelectorAll('code, pre, script').forEach(c => c.remove());
+      return copy.innerText; }).filter(t => t.includes('$')).map(t => t.slice(0, 120));
+  const images = [...document.querySelectorAll('img')].map(i => ({src: i.src.slice(0, 40), ok: i.complete && i.naturalWidth > 0,
+      output: !!i.closest('.output_area, .output_png, .output')}));
+  return {typeset, raw, images};
+}"""
+
+
+def test_feedback_reads_offline(browser, feedback_pages):
+    """Every feedback page of the example class, opened from disk with the network off:
+    every image loaded, every formula typeset, and each plot cell of the course's answers
+    shows its plot."""
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    problems, pages = [], sorted(feedback_pages.glob("*/divergence/*.html"))
+    assert len(pages) == 15, pages
+    try:
+        for path in pages:
+            page.goto(path.as_uri())
+            page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
+                                   "&& MathJax.Hub.queue.running === 0", timeout=60_000)
+            found = page.evaluate(FEEDBACK_JS)
+            where = f"{path.parent.parent.name}/{path.name}"
+            if not found["typeset"]:
+                problems.append(f"{where}: no formula typeset")
+            problems += [f"{where}: raw $ left: {t!r}" for t in found["raw"][:3]]
+            problems += [f"{where}: image {i['src']!r} not loaded" for i in found["images"] if not i["ok"]]
+            if path.parent.parent.name == "solutions":
+                nb = nbformat.read(ROOT / "source" / "divergence" / f"{path.stem}.ipynb", as_version=4)
+                plots = sum(1 for c in nb.cells if c.cell_type == "code" and PLOTS.search(c.source))
+                shown = sum(1 for i in found["images"] if i["output"] and i["ok"])
+                if shown < plots:
+                    problems.append(f"{where}: {plots} cells draw plots, {shown} plots shown")
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
