@@ -22,6 +22,9 @@ def _text(md: Path) -> str:
     return md.read_text(encoding="utf-8")
 
 
+ANCHOR = re.compile(r'^\+\+\+ \{.*"anchor": "([a-z0-9-]+)"', re.M)
+
+
 def jupyterlab_anchor(heading: str) -> str:
     """The id JupyterLab gives a rendered heading: its text with spaces turned into '-'."""
     return heading.replace(" ", "-")
@@ -37,7 +40,10 @@ def test_links_to_other_notebooks_resolve(md):
     for target, anchor in LINK.findall(_text(md)):
         target_md = md.parent / f"{target}.md"
         assert target_md.exists(), f"{md.name} links to {target}.ipynb, which does not exist"
-        if anchor:
+        if anchor.startswith("cell-id="):  # a cell that names its id: JupyterLab opens the notebook there
+            ids = set(ANCHOR.findall(_text(target_md)))
+            assert anchor[len("cell-id="):] in ids, f"{md.name}: no cell of {target} has the anchor {anchor} ({sorted(ids)})"
+        elif anchor:
             anchors = {jupyterlab_anchor(h) for h in HEADING.findall(_text(target_md))}
             assert anchor in anchors, f"{md.name}: no heading of {target} has the anchor #{anchor} ({sorted(anchors)})"
 

@@ -17,6 +17,10 @@ answer can fail by chance. One check, one property:
 - ``dv_gradient``:  the value is a one-element tensor whose gradient is the formula's,
                     for both terms.
 
+The derivations of the notebook have checks of their own, below: the delta-method sd
+``dv_sd`` (against its closed form, and against the spread of simulated estimates) and
+Adam's first step ``adam_first_step`` (against its closed form).
+
 The problem is the course's: P = N(0, [[1, rho], [rho, 1]]) against Q = N(0, I), whose
 log density ratio is, in closed form (notebook 01),
 
@@ -163,3 +167,170 @@ def dv_gradient(probe) -> None:
         "the gradient of DV with respect to t(Z'_j) should be -e^t(Z'_j) / sum_k e^t(Z'_k): the second term's "
         "gradient is wrong (is it the log of the MEAN of e^t over Z_ref?)"
     )
+
+
+# --- dv_sd: the delta-method sd of DV with t* -------------------------------------------
+#
+# Var(DV) ~ Var_P(t*)/n + Var_Q(e^t*)/n' with Var_P(t*) = rho^2 and
+# Var_Q(e^t*) = E_Q[e^2t*] - 1 = 1/(1 - rho^2) - 1 = rho^2/(1 - rho^2).
+
+
+def delta_sd(rho: float, n: int, n_ref: int) -> float:
+    return math.sqrt(rho**2 / n + rho**2 / ((1 - rho**2) * n_ref))
+
+
+def _sd_slips(rho: float, n: int, n_ref: int) -> dict[str, float]:
+    """What some derivations that went wrong give, to name the slip in the message."""
+    r2 = rho**2
+    return {
+        "the variance, not its square root": delta_sd(rho, n, n_ref) ** 2,
+        "n and n' swapped": delta_sd(rho, n_ref, n),
+        "E_Q[e^2t*] = 1/(1 - rho^2) where Var_Q(e^t*) = E_Q[e^2t*] - 1 belongs": math.sqrt(r2 / n + 1 / ((1 - r2) * n_ref)),
+        "Var_Q(e^t*) = rho^2, without the factor 1/(1 - rho^2)": math.sqrt(r2 / n + r2 / n_ref),
+        "only the term of Z": math.sqrt(r2 / n),
+        "only the term of Z'": math.sqrt(r2 / ((1 - r2) * n_ref)),
+    }
+
+
+def _sd_values(probe, calls: list) -> list[float]:
+    out = []
+    for args, got in zip(calls, probe.run("dv.numbers", name="dv_sd", calls=calls)):
+        call = f"dv_sd({args[0]:.4f}, {args[1]}, {args[2]})"
+        assert "raised" not in got, f"{call} raised {got['raised']}"
+        assert "value" in got, f"{call} must return a number, got a {got['type']}"
+        out.append(got["value"])
+    return out
+
+
+def dv_sd_values(probe) -> None:
+    """dv_sd(rho, n, n_ref) is the closed form sqrt(rho^2/n + rho^2/((1 - rho^2) n')) for unseen rho, n, n'."""
+    g = rng(45)
+    calls = [[float(rho), int(g.integers(50, 5000)), int(g.integers(50, 5000))]
+             for rho in (*g.uniform(0.05, 0.99, 4), *g.uniform(-0.95, -0.05, 2))]
+    calls.append([float(g.uniform(0.3, 0.9)), 2000, 100])  # n' much smaller than n
+    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls)):
+        want = delta_sd(rho, n, n_ref)
+        if math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-12):
+            continue
+        slip = next((what for what, v in _sd_slips(rho, n, n_ref).items() if math.isclose(value, v, rel_tol=1e-6)), None)
+        raise AssertionError(
+            f"dv_sd({rho:.4f}, {n}, {n_ref}) = {value:.6g}, but the delta-method sd is {want:.6g}"
+            + (f": that is {slip}" if slip else ": check Var_P(t*) and Var_Q(e^t*) = E_Q[e^2t*] - 1")
+        )
+
+
+# dv_sd_simulation: the student's sd against the sd of SIM_RUNS estimates with t*, simulated
+# here, in two settings of |rho| in [0.15, 0.25], one where each term dominates. There the
+# tail of e^t* is light (its fourth moment is finite for rho < 1/3), the estimates are nearly
+# normal (kurtosis 3.0-3.2, measured over 40,000 runs) and the delta method is accurate (the
+# sd of 40,000 runs was within 0.5% of it). The sample sd of SIM_RUNS near-normal values has
+# a relative sd of sqrt((kurtosis - 1) / (4 SIM_RUNS)) = 1.2% (measured: 1.1-2.0% at 2000
+# runs, so <= 1.4% at 4000); SIM_TOL = 12% is 8 of those, and the slips this check is meant
+# for are off by 20% to 30 times. Slips within 4% of the truth in these settings (n and n'
+# swapped, no factor 1/(1 - rho^2)) are left to dv_sd_values.
+SIM_RUNS = 4000
+SIM_TOL = 0.12
+SIM_SIZES = ((2000, 100), (100, 2000))
+
+
+def simulated_sd(g: np.random.Generator, rho: float, n: int, n_ref: int, runs: int = SIM_RUNS) -> float:
+    """The sd of `runs` estimates DV(t*) on fresh samples of sizes n and n_ref, in double precision."""
+    estimates = []
+    for start in range(0, runs, 250):
+        m = min(250, runs - start)
+        w = g.standard_normal((m, n, 2))
+        Z = np.stack([w[..., 0], rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]], axis=-1)
+        t_ref = t_star(g.standard_normal((m, n_ref, 2)), rho)
+        top = t_ref.max(axis=1, keepdims=True)
+        estimates.append(t_star(Z, rho).mean(axis=1) - (top[:, 0] + np.log(np.exp(t_ref - top).mean(axis=1))))
+    return float(np.concatenate(estimates).std(ddof=1))
+
+
+def dv_sd_simulation(probe) -> None:
+    """dv_sd agrees with the spread of simulated estimates with t*, at small rho where the delta method is accurate."""
+    g = rng(46)
+    rhos = [float(g.uniform(0.15, 0.25)), float(-g.uniform(0.15, 0.25))]
+    calls = [[rho, n, n_ref] for rho, (n, n_ref) in zip(rhos, SIM_SIZES)]
+    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls)):
+        spread = simulated_sd(g, rho, n, n_ref)
+        ratio = value / spread
+        assert abs(ratio - 1) <= SIM_TOL, (
+            f"dv_sd({rho:.4f}, {n}, {n_ref}) = {value:.5g}, but {SIM_RUNS} simulated estimates with t* (n = {n}, "
+            f"n' = {n_ref}) have the sd {spread:.5g}: yours is {ratio:.3g} times that (tolerance {SIM_TOL:.0%}). "
+            "Is it a standard deviation (a square root), with both terms, each divided by its own sample size?"
+        )
+
+
+# --- adam_first_step: Adam's first step -------------------------------------------------
+#
+# With m_0 = v_0 = 0: m_1 / (1 - beta1) = g and v_1 / (1 - beta2) = g^2, so
+# theta_1 - theta_0 = -lr g / (|g| + eps), whatever the betas. Computed here in double
+# precision from the float32 gradients; the student's float32 result carries relative
+# rounding of ~1e-7, hence rtol 1e-5. No statistics: no correct answer can fail by chance.
+
+
+def adam_change(grad: np.ndarray, lr: float, eps: float) -> np.ndarray:
+    grad = np.asarray(grad, np.float64)
+    return -lr * grad / (np.abs(grad) + eps)
+
+
+def _adam(probe, calls: list) -> list:
+    out = []
+    for call, got in zip(calls, probe.run("dv.adam_steps", calls=calls)):
+        shape = tuple(np.shape(call["grad"]))
+        betas = ", ".join(f"{b:.4g}" for b in call["betas"])
+        where = f"adam_first_step(grad of shape {shape}, lr={call['lr']:.3g}, betas=({betas}), eps={call['eps']:.0e})"
+        assert "raised" not in got, f"{where} raised {got['raised']}"
+        value = got.get("value")
+        assert value is not None and tuple(value.shape) == shape, (
+            f"{where} must return one change per gradient, of shape {shape}; got a {got['type']} of shape {tuple(got['shape'])}"
+        )
+        out.append((where, value))
+    return out
+
+
+def _adam_message(where: str, value: np.ndarray, grad: np.ndarray, lr: float, betas, eps: float) -> str:
+    want = adam_change(grad, lr, eps)
+    g = np.asarray(grad, np.float64)
+    b1, b2 = betas
+    slips = {
+        "-lr * grad, a step of plain gradient descent": -lr * g,
+        "+lr g / (|g| + eps): the change goes against the gradient, the loss must go down": -want,
+        "the step without the bias corrections 1 - beta^k": -lr * (1 - b1) * g / (np.sqrt((1 - b2) * g**2) + eps),
+        "-lr sign(g): right for large gradients, but eps is missing": -lr * np.sign(g),
+        "-lr g / sqrt(g^2 + eps): eps belongs outside the square root": -lr * g / np.sqrt(g**2 + eps),
+        "the step for eps = 1e-8 whatever eps is": adam_change(g, lr, 1e-8),
+    }
+    i = int(np.argmax(np.abs(value - want)))
+    slip = next((what for what, v in slips.items() if np.allclose(value, v, rtol=1e-5, atol=1e-12)), None)
+    return (f"{where}: for the gradient {g.reshape(-1)[i]:.3g} it gives {value.reshape(-1)[i]:.6g}, "
+            f"but Adam's first step changes the parameter by {want.reshape(-1)[i]:.6g}"
+            + (f": that is {slip}" if slip else ""))
+
+
+def adam_step_values(probe) -> None:
+    """adam_first_step equals Adam's first step -lr g / (|g| + eps), for gradients far above eps, any lr, betas and shape."""
+    g = rng(47)
+    calls = []
+    for shape in ((7,), (3, 4), (2, 3, 2)):
+        grad = (np.exp(g.uniform(math.log(0.1), math.log(100), shape)) * g.choice([-1.0, 1.0], shape)).astype(np.float32)
+        calls.append({"grad": grad, "lr": float(np.exp(g.uniform(math.log(1e-4), math.log(0.5)))),
+                      "betas": [float(g.uniform(0.5, 0.99)), float(g.uniform(0.9, 0.9999))], "eps": 1e-8})
+    for call, (where, value) in zip(calls, _adam(probe, calls)):
+        want = adam_change(call["grad"], call["lr"], call["eps"])
+        assert np.allclose(value, want, rtol=1e-5, atol=1e-12), _adam_message(
+            where, value, call["grad"], call["lr"], call["betas"], call["eps"])
+
+
+def adam_step_small_gradients(probe) -> None:
+    """For gradients of the size of eps, and 0, adam_first_step is -lr g / (|g| + eps), for the eps given."""
+    g = rng(48)
+    calls = []
+    for eps in (1e-8, 1e-6, 1e-4):
+        grad = np.array([0.0, eps, -eps, 3 * eps, -eps / 4, eps / 100, 50 * eps], dtype=np.float32)
+        calls.append({"grad": grad[g.permutation(len(grad))], "lr": float(g.uniform(1e-3, 0.1)),
+                      "betas": [0.9, 0.999], "eps": eps})
+    for call, (where, value) in zip(calls, _adam(probe, calls)):
+        want = adam_change(call["grad"], call["lr"], call["eps"])
+        assert np.allclose(value, want, rtol=1e-4, atol=1e-6 * call["lr"]), _adam_message(
+            where, value, call["grad"], call["lr"], call["betas"], call["eps"])

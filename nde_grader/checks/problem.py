@@ -1,4 +1,5 @@
-"""Checks of the opening notebook (01): the samples ``draw_samples`` and the truth ``ground_truth``.
+"""Checks of the opening notebook (01): the samples ``draw_samples``, the truth ``ground_truth``
+and the optimal critic ``t_star``.
 
 Stochastic checks compare a sample statistic with its expected value in units of the
 statistic's standard deviation at the sample size used, and fail beyond ``Z_TOL`` of
@@ -13,6 +14,7 @@ import math
 import numpy as np
 
 from ..reference import ground_truth as _reference_truth
+from ..reference import t_star as _reference_t_star
 from . import rng, seed
 
 Z_TOL = 5.0
@@ -217,4 +219,106 @@ def ground_truth_positive(probe) -> None:
         value = float(np.asarray(result.get("value", np.nan)).reshape(-1)[0]) if "value" in result else math.nan
         assert value > 0 and math.isfinite(value), (
             f"ground_truth({rho:.3f}) = {value:.4g}: a KL divergence is >= 0, and > 0 when the distributions differ"
+        )
+
+
+# --- t_star ---------------------------------------------------------------------------
+#
+# t*(x, y) = log p(x, y)/q(x, y) in closed form (the course's answer, nde_grader.reference),
+# compared in double precision on NumPy arrays (to rounding: no statistics, no chance of a
+# false failure) and in float32 on tensors. When the values are wrong, the message names the
+# slip that explains them, if one does: a constant off, log q/p, log p alone, ...
+
+
+def _points(g: np.random.Generator, n: int) -> np.ndarray:
+    """n points of the plane where both distributions put samples, and a few far out."""
+    Z = g.standard_normal((n, 2)) * g.choice([0.5, 1.0, 2.0], size=(n, 1))
+    Z[:3] = [[0.0, 0.0], [1.0, 1.0], [2.0, -1.5]]
+    return Z
+
+
+def _slips(Z: np.ndarray, rho: float) -> dict[str, np.ndarray]:
+    """What some derivations that went wrong return, to name the slip in the message."""
+    x, y = Z[:, 0], Z[:, 1]
+    want = _reference_t_star(Z, rho)
+    log_p = -math.log(2 * math.pi) - 0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))
+    return {
+        "log q/p (the sign of the whole log-ratio)": -want,
+        "log p alone (log q = -log 2 pi - (x^2 + y^2)/2 must be subtracted)": log_p,
+        "log p alone, without its constant": log_p + math.log(2 * math.pi),
+    }
+
+
+def _explain(got: np.ndarray, Z: np.ndarray, rho: float, tol: float = 1e-6) -> str:
+    want = _reference_t_star(Z, rho)
+    for what, value in _slips(Z, rho).items():
+        if np.allclose(got, value, rtol=tol, atol=tol):
+            return f": that is {what}"
+    diff = got - want
+    if np.ptp(diff) <= tol * (1 + np.abs(want).max()):
+        return (f": it is off by the constant {float(diff.mean()):+.6g} everywhere. Check the normalising constants "
+                f"of p and q; -1/2 log(1 - rho^2) = {-0.5 * math.log(1 - rho**2):+.6g} for rho = {rho:.4f}")
+    return ": check the quadratic forms of log p and log q, and the denominator 2 (1 - rho^2)"
+
+
+def _critic(probe, calls: list) -> list:
+    return probe.run("problem.critic", calls=calls)
+
+
+def t_star_values(probe) -> None:
+    """t_star(Z, rho) is log p(z)/q(z) at every row of a NumPy array Z, for unseen rho (negative ones too)."""
+    g = rng(31)
+    rhos = [float(r) for r in (*g.uniform(0.05, 0.97, 3), *g.uniform(-0.97, -0.05, 2))]
+    calls = [{"Z": _points(g, int(g.integers(20, 60))), "rho": rho, "kind": "numpy"} for rho in rhos]
+    for call, got in zip(calls, _critic(probe, calls)):
+        Z, rho, n = call["Z"], call["rho"], len(call["Z"])
+        assert "raised" not in got, f"t_star(Z, {rho:.4f}) for a NumPy array Z of shape ({n}, 2) raised {got['raised']}"
+        value = got.get("value")
+        assert value is not None and value.shape == (n,), (
+            f"t_star(Z, rho) for Z of shape ({n}, 2) must return one number per row, shape ({n},); "
+            f"got a {got['type']} of shape {tuple(got['shape'])}"
+        )
+        want = _reference_t_star(Z, rho)
+        if not np.allclose(value, want, rtol=1e-9, atol=1e-9):
+            worst = int(np.argmax(np.abs(value - want)))
+            raise AssertionError(
+                f"t_star(Z, {rho:.4f}) at z = ({Z[worst, 0]:.3f}, {Z[worst, 1]:.3f}) is {value[worst]:.6g}, "
+                f"but log p(z)/q(z) = {want[worst]:.6g}" + _explain(value, Z, rho)
+            )
+
+
+# t_star_tensors compares the result on a float32 tensor with the student's own result on
+# the same points as a float64 array, so that a wrong formula loses the points of
+# t_star_values only. float32: terms of t* up to ~100 cancel to rounding of ~1e-5;
+# 1e-3 + 1e-4 relative is a wide margin.
+TENSOR_ATOL, TENSOR_RTOL = 1e-3, 1e-4
+
+
+def t_star_tensors(probe) -> None:
+    """t_star(Z, rho) takes a float32 tensor Z of shape (N, 2) and returns a tensor of shape (N,), with the values
+    it gives for the same points as a NumPy array."""
+    g = rng(32)
+    rhos = [float(g.uniform(0.6, 0.97)), float(g.uniform(-0.9, -0.1))]
+    calls = []
+    for rho, n in zip(rhos, (37, 300)):
+        Z = _points(g, n).astype(np.float32).astype(np.float64)  # the same points in both precisions
+        calls += [{"Z": Z, "rho": rho, "kind": "torch"}, {"Z": Z, "rho": rho, "kind": "numpy"}]
+    got = _critic(probe, calls)
+    for call, on_tensor, on_array in zip(calls[::2], got[::2], got[1::2]):
+        rho, n = call["rho"], len(call["Z"])
+        assert "raised" not in on_tensor, (
+            f"t_star(Z, {rho:.4f}) for a float32 tensor Z of shape ({n}, 2) raised {on_tensor['raised']}: use "
+            "arithmetic on Z[:, 0] and Z[:, 1], which works on tensors as on arrays (notebook 04 passes tensors)"
+        )
+        assert on_tensor["type"] == "Tensor", (
+            f"t_star(Z, rho) for a tensor Z must return a tensor (notebook 04 calls it on tensors), got a {on_tensor['type']}"
+        )
+        assert tuple(on_tensor["shape"]) == (n,), (
+            f"for a tensor Z of shape ({n}, 2) the result must have shape ({n},), got {tuple(on_tensor['shape'])}"
+        )
+        value, reference = on_tensor.get("value"), on_array.get("value")
+        if reference is None or reference.shape != (n,):
+            continue  # t_star is wrong on arrays: t_star_values says so
+        assert value is not None and np.allclose(value, reference, rtol=TENSOR_RTOL, atol=TENSOR_ATOL), (
+            f"t_star(Z, {rho:.4f}) gives other values for a tensor Z than for the same points as a NumPy array"
         )

@@ -63,3 +63,45 @@ def evaluate(ns: dict, cases: list) -> list:
             info["value"] = float(got)
         out.append(info)
     return out
+
+
+def numbers(ns: dict, name: str, calls: list) -> list:
+    """``ns[name](*args)`` for each list of plain-number arguments of ``calls``: the number it
+    returned (or its type), or what it raised."""
+    out = []
+    for args in calls:
+        try:
+            got = ns[name](*args)
+        except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
+            out.append({"raised": f"{type(exc).__name__}: {exc}"})
+            continue
+        try:
+            out.append({"value": float(got), "type": type(got).__name__})
+        except (TypeError, ValueError, RuntimeError):
+            out.append({"type": type(got).__name__})
+    return out
+
+
+def adam_steps(ns: dict, calls: list) -> list:
+    """``adam_first_step(grad, lr=..., betas=..., eps=...)`` for each {grad, lr, betas, eps} of
+    ``calls``, the gradients as a float32 tensor on the notebook's device: the type and shape
+    of the result and its values, or what it raised."""
+    import numpy as np
+
+    dev = device(ns)
+    out = []
+    for call in calls:
+        grad = torch.tensor(np.asarray(call["grad"]), dtype=torch.float32, device=dev)
+        try:
+            got = ns["adam_first_step"](grad, lr=float(call["lr"]), betas=tuple(float(b) for b in call["betas"]),
+                                        eps=float(call["eps"]))
+        except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
+            out.append({"raised": f"{type(exc).__name__}: {exc}"})
+            continue
+        info = {"type": type(got).__name__, "shape": list(getattr(got, "shape", ()) or ())}
+        try:
+            info["value"] = torch.as_tensor(got).detach().double().cpu().numpy()
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        out.append(info)
+    return out

@@ -52,3 +52,34 @@ def truth(ns: dict, calls: list) -> list:
         except (TypeError, ValueError):
             out.append({"type": type(got).__name__})
     return out
+
+
+def critic(ns: dict, calls: list) -> list:
+    """``t_star(Z, rho)`` for each {Z, rho, kind} of ``calls``, Z passed as a float64 NumPy array
+    (kind "numpy") or as a float32 tensor on the notebook's device (kind "torch"): what came
+    back (its type, shape and values), or what it raised."""
+    import torch
+
+    from . import device
+
+    out = []
+    for call in calls:
+        Z = np.array(call["Z"], dtype=np.float64)
+        if call["kind"] == "torch":
+            Z = torch.tensor(Z, dtype=torch.float32, device=device(ns))
+        try:
+            with np.errstate(all="ignore"):
+                got = ns["t_star"](Z, float(call["rho"]))
+        except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
+            out.append({"raised": f"{type(exc).__name__}: {exc}"})
+            continue
+        info = {"type": type(got).__name__, "shape": list(getattr(got, "shape", ()) or ())}
+        try:
+            if isinstance(got, torch.Tensor):
+                info["value"] = got.detach().double().cpu().numpy()
+            else:
+                info["value"] = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+        out.append(info)
+    return out

@@ -12,6 +12,14 @@ COV = "    cov = [[1.0, rho], [rho, 1.0]]\n"
 DRAW_Z = "    Z = np.random.default_rng(stream_z).multivariate_normal([0.0, 0.0], cov, size=n)\n"
 DRAW_REF = "    Z_ref = np.random.default_rng(stream_ref).standard_normal((n_ref, 2))\n"
 TRUTH = "    return -0.5 * np.log(1 - rho**2)\n"
+T_XY = "    x, y = Z[..., 0], Z[..., 1]\n"
+T_RET = ("    return -0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))"
+         " + (x**2 + y**2) / 2\n")
+
+
+def t_returns(expression: str) -> tuple[tuple[str, str], ...]:
+    """Edits that replace the return line of t_star."""
+    return ((T_RET, f"    return {expression}\n"),)
 
 VARIANTS = [
     # --- draw_samples: wrong ------------------------------------------------------------
@@ -125,4 +133,58 @@ VARIANTS = [
     V("ground_truth_inverse", NB, "ground_truth",
       "1/2 log(1 / (1 - rho^2)), with np.square",
       edits=((TRUTH, "    return 0.5 * np.log(1 / (1 - np.square(rho)))\n"),)),
+    # --- t_star: wrong ----------------------------------------------------------------------
+    V("t_star_no_constant", NB, "t_star",
+      "drops the normalising constants: log p/q off by +1/2 log(1 - rho^2), E_Q[e^t] = sqrt(1 - rho^2) != 1",
+      frozenset({"t_star_values"}),
+      edits=t_returns("- (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2)) + (x**2 + y**2) / 2")),
+    V("t_star_constant_sign", NB, "t_star",
+      "+1/2 log(1 - rho^2): the normalising constant of p taken the wrong way up",
+      frozenset({"t_star_values"}),
+      edits=t_returns("0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))"
+                      " + (x**2 + y**2) / 2")),
+    V("t_star_inverted", NB, "t_star",
+      "log q/p instead of log p/q",
+      frozenset({"t_star_values"}),
+      edits=t_returns("0.5 * math.log(1 - rho**2) + (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))"
+                      " - (x**2 + y**2) / 2")),
+    V("t_star_log_p_only", NB, "t_star",
+      "log p without subtracting log q",
+      frozenset({"t_star_values"}),
+      edits=t_returns("-math.log(2 * math.pi) - 0.5 * math.log(1 - rho**2)"
+                      " - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))")),
+    V("t_star_one_minus_rho", NB, "t_star",
+      "1 - rho instead of 1 - rho^2 in the denominator of the quadratic form",
+      frozenset({"t_star_values"}),
+      edits=t_returns("-0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho))"
+                      " + (x**2 + y**2) / 2")),
+    V("t_star_no_cross_term", NB, "t_star",
+      "forgets the cross term -2 rho x y of the quadratic form of p",
+      frozenset({"t_star_values"}),
+      edits=t_returns("-0.5 * math.log(1 - rho**2) - (x**2 + y**2) / (2 * (1 - rho**2)) + (x**2 + y**2) / 2")),
+    V("t_star_numpy_only", NB, "t_star",
+      "the quadratic form with NumPy (np.linalg.inv, np.einsum): right on arrays, but a tensor comes back as an array",
+      frozenset({"t_star_tensors"}),
+      edits=((T_XY + T_RET,
+              "    A = np.linalg.inv([[1.0, rho], [rho, 1.0]]) - np.eye(2)\n"
+              "    Z = np.asarray(Z)\n"
+              "    return -0.5 * math.log(1 - rho**2) - 0.5 * np.einsum(\"ni,ij,nj->n\", Z, A, Z)\n"),)),
+    # --- t_star: correct alternatives ------------------------------------------------------
+    V("t_star_collected", NB, "t_star",
+      "the terms collected, as notebook 04 used to print it: rho (2xy - rho (x^2 + y^2)) / (2 (1 - rho^2))",
+      edits=((T_XY, "    x, y = Z[:, 0], Z[:, 1]\n"),
+             (T_RET, "    return -0.5 * np.log(1 - rho**2) + rho * (2 * x * y - rho * (x**2 + y**2)) / (2 * (1 - rho**2))\n"))),
+    V("t_star_log_densities", NB, "t_star",
+      "log p - log q written out, 2 pi constants included, and x, y from Z.T",
+      edits=((T_XY + T_RET,
+              "    x, y = Z.T\n"
+              "    log_p = -math.log(2 * math.pi * math.sqrt(1 - rho**2)) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))\n"
+              "    log_q = -math.log(2 * math.pi) - (x**2 + y**2) / 2\n"
+              "    return log_p - log_q\n"),)),
+    V("t_star_rotated", NB, "t_star",
+      "in the rotated coordinates u = (x + y)/sqrt 2, v = (x - y)/sqrt 2",
+      edits=((T_XY + T_RET,
+              "    u = (Z[:, 0] + Z[:, 1]) / math.sqrt(2)\n"
+              "    v = (Z[:, 0] - Z[:, 1]) / math.sqrt(2)\n"
+              "    return -0.5 * math.log(1 - rho**2) + rho * u**2 / (2 * (1 + rho)) - rho * v**2 / (2 * (1 - rho))\n"),)),
 ]

@@ -10,6 +10,20 @@ from course.examples import Variant
 
 V = Variant
 NB, CELL = "04_dv_bound", "dv"
+# No test cell of DV names dv_sd or adam_first_step, and none of theirs names DV
+# (tests/test_grading.py checks it): one submission may carry a variant of each answer.
+SEPARATE_CELLS = True
+SD = "dv_sd"
+VAR_P = "    var_p = rho**2  # Var_P(t*): t* = c + (rho / 2)(U^2 - V^2) with U, V independent N(0, 1)\n"
+VAR_Q = "    var_q = rho**2 / (1 - rho**2)  # Var_Q(e^t*) = E_Q[e^2t*] - 1 = 1 / (1 - rho^2) - 1\n"
+SD_RET = "    return math.sqrt(var_p / n + var_q / n_ref)\n"
+ADAM = "adam_step"
+ADAM_RET = "    return -lr * grad / (grad.abs() + eps)\n"
+
+
+def adam_returns(body: str) -> tuple[tuple[str, str], ...]:
+    """Edits that replace the return line of adam_first_step with ``body`` (indented code)."""
+    return ((ADAM_RET, body),)
 RETURN = "    return t.mean() - (t_ref.logsumexp(0) - math.log(len(t_ref)))  # (a) - [(b) - (c)]\n"
 
 
@@ -114,4 +128,76 @@ VARIANTS = [
           "    log_avg_exp_t_ref = net(Z_ref).logsumexp(dim=0) - math.log(Z_ref.shape[0])  # (b) - (c)\n"
           "    return avg_t - log_avg_exp_t_ref\n"
       )),
+    # --- dv_sd: wrong ------------------------------------------------------------------------
+    V("dv_sd_variance", NB, SD,
+      "returns the variance, not the standard deviation",
+      frozenset({"dv_sd_values", "dv_sd_simulation"}),
+      edits=((SD_RET, "    return var_p / n + var_q / n_ref\n"),)),
+    V("dv_sd_no_reference_term", NB, SD,
+      "keeps only the term of Z: the noise of the average of e^t* over Z' is left out",
+      frozenset({"dv_sd_values", "dv_sd_simulation"}),
+      edits=((SD_RET, "    return math.sqrt(var_p / n)\n"),)),
+    V("dv_sd_second_moment", NB, SD,
+      "E_Q[e^2t*] = 1/(1 - rho^2) used as the variance of e^t*, without subtracting (E_Q[e^t*])^2 = 1",
+      frozenset({"dv_sd_values", "dv_sd_simulation"}),
+      edits=((VAR_Q, "    var_q = 1 / (1 - rho**2)\n"),)),
+    V("dv_sd_var_p_half", NB, SD,
+      "Var_P(t*) = rho^2 / 2: the variance of only one of the two squares of t*",
+      frozenset({"dv_sd_values", "dv_sd_simulation"}),
+      edits=((VAR_P, "    var_p = rho**2 / 2\n"),)),
+    V("dv_sd_swapped_sizes", NB, SD,
+      "divides the variance of t* by n' and that of e^t* by n",
+      frozenset({"dv_sd_values"}),
+      edits=((SD_RET, "    return math.sqrt(var_p / n_ref + var_q / n)\n"),)),
+    V("dv_sd_no_correction", NB, SD,
+      "Var_Q(e^t*) = rho^2, as if it were Var_P(t*): misses the factor 1/(1 - rho^2)",
+      frozenset({"dv_sd_values"}),
+      edits=((VAR_Q, "    var_q = rho**2\n"),)),
+    # --- dv_sd: correct alternatives ---------------------------------------------------------
+    V("dv_sd_through_e2d", NB, SD,
+      "Var_Q(e^t*) = e^(2D) - 1 with D = -1/2 log(1 - rho^2), and NumPy's sqrt",
+      edits=((VAR_Q, "    var_q = math.exp(-math.log(1 - rho**2)) - 1\n"),
+             (SD_RET, "    import numpy as np\n\n    return np.sqrt(var_p / n + var_q / n_ref)\n"))),
+    V("dv_sd_hypot", NB, SD,
+      "math.hypot of the two standard deviations",
+      edits=((SD_RET, "    return math.hypot(math.sqrt(var_p / n), math.sqrt(var_q / n_ref))\n"),)),
+    # --- adam_first_step: wrong ----------------------------------------------------------------
+    V("adam_plain_sgd", NB, ADAM,
+      "-lr * grad: a step of plain gradient descent, not Adam's",
+      frozenset({"adam_step_values", "adam_step_small_gradients"}),
+      edits=adam_returns("    return -lr * grad\n")),
+    V("adam_wrong_sign", NB, ADAM,
+      "+lr g / (|g| + eps): the change climbs the loss",
+      frozenset({"adam_step_values", "adam_step_small_gradients"}),
+      edits=adam_returns("    return lr * grad / (grad.abs() + eps)\n")),
+    V("adam_no_bias_correction", NB, ADAM,
+      "m_1 / (sqrt(v_1) + eps) without the corrections 1 - beta^k: (1 - beta1) / sqrt(1 - beta2) times too large",
+      frozenset({"adam_step_values", "adam_step_small_gradients"}),
+      edits=adam_returns("    b1, b2 = betas\n"
+                         "    return -lr * (1 - b1) * grad / (((1 - b2) * grad**2).sqrt() + eps)\n")),
+    V("adam_sign_only", NB, ADAM,
+      "-lr sign(g): right when |g| >> eps, but drops eps (a gradient of size eps moves by lr, not lr / 2)",
+      frozenset({"adam_step_small_gradients"}),
+      edits=adam_returns("    return -lr * torch.sign(grad)\n")),
+    V("adam_eps_in_sqrt", NB, ADAM,
+      "-lr g / sqrt(g^2 + eps): eps inside the square root",
+      frozenset({"adam_step_small_gradients"}),
+      edits=adam_returns("    return -lr * grad / (grad**2 + eps).sqrt()\n")),
+    V("adam_ignores_eps", NB, ADAM,
+      "hard-codes eps = 1e-8 whatever eps is given",
+      frozenset({"adam_step_small_gradients"}),
+      edits=adam_returns("    return -lr * grad / (grad.abs() + 1e-8)\n")),
+    # --- adam_first_step: correct alternatives ----------------------------------------------------
+    V("adam_literal_recurrence", NB, ADAM,
+      "the update rule written out for k = 1, bias corrections and all, without simplifying",
+      edits=adam_returns("    b1, b2 = betas\n"
+                         "    m, v = (1 - b1) * grad, (1 - b2) * grad**2\n"
+                         "    m_hat, v_hat = m / (1 - b1), v / (1 - b2)\n"
+                         "    return -lr * m_hat / (v_hat.sqrt() + eps)\n")),
+    V("adam_asks_pytorch", NB, ADAM,
+      "takes one step of torch.optim.Adam on a parameter at 0 with that gradient, and returns where it went",
+      edits=adam_returns("    theta = torch.nn.Parameter(torch.zeros_like(grad))\n"
+                         "    theta.grad = grad.clone()\n"
+                         "    torch.optim.Adam([theta], lr=lr, betas=betas, eps=eps).step()\n"
+                         "    return theta.detach()\n")),
 ]
