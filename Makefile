@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 # The environment's tools (jupyter, nbgrader, alembic) without activating it.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup grade test regenerate check bundle bench browser clean
+.PHONY: setup grade test regenerate check bundle exchange bench browser clean
 
 $(STAMP): requirements.txt student/requirements.txt pyproject.toml student/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -44,8 +44,17 @@ check: $(STAMP)
 bundle: $(STAMP)
 	$(PY) -m course bundle --out dist/student-bundle --zip
 
+## the course as a website, the students' version (no answers): dist/site/index.html
+.PHONY: site
+site: $(STAMP)
+	$(PY) -m course site --out dist/site
+
+## nbgrader's exchange, where release_assignment, submit and collect meet
+exchange:
+	mkdir -p /srv/nbgrader/exchange && chmod ugo+rwx /srv/nbgrader/exchange
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv artifacts dist
+	rm -rf autograded feedback gradebook.db grades.csv canvas.csv artifacts dist

@@ -2,6 +2,7 @@
 
     python -m course regenerate [--check]   MyST -> source -> reference module -> release -> examples
     python -m course bundle [--out DIR]     write what students get: release, figures, their library
+    python -m course site [--out DIR]       build the course's website (students' notebooks) into dist/site/
     python -m course grade [--student ID]   autograde submitted/ in the sandbox, feedback, the table
     python -m course validate NOTEBOOK      run a notebook's visible tests; non-zero exit on failure
                                             (the students' own `python -m nde_student validate`)
@@ -17,11 +18,16 @@ from . import CourseError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    regen = sub.add_parser("regenerate", help="rebuild source/, release/, nde_grader/reference.py and submitted/ from notebooks/")
+    regen = sub.add_parser("regenerate", help="rebuild source/, release/, nde_grader/reference/ and submitted/ from notebooks/")
     regen.add_argument("--check", action="store_true", help="change nothing; exit 1 when a generated file is out of date")
     bundle = sub.add_parser("bundle", help="write the student bundle (no answers, no hidden tests, no checks)")
     bundle.add_argument("--out", default="dist/student-bundle", help="folder to write (replaced); default %(default)s")
     bundle.add_argument("--zip", action="store_true", help="also write OUT.zip")
+    site = sub.add_parser("site", help="build the course's website from the students' notebooks (no answers)")
+    site.add_argument("--out", default="dist/site", help="folder to write (replaced); default %(default)s")
+    site.add_argument("--lab-url", default="http://localhost:8888/lab/tree/",
+                      help="where each page's 'Open in JupyterLab' link points, followed by the notebook's path "
+                           "in the student bundle; default %(default)s")
     grade = sub.add_parser("grade", help="autograde the submissions under submitted/ and print the scores")
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
     grade.add_argument("--db", metavar="URL", help="the class gradebook: sqlite:///PATH or postgresql://USER@HOST:PORT/DB "
@@ -47,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return grade_main(args.student, sandbox=not args.no_sandbox, db=args.db, scheduler=args.scheduler,
                               workers=args.workers, resume=args.resume)
+        if args.command == "site":
+            from .site import main as site_main
+
+            return site_main(args.out, lab_url=args.lab_url)
         if args.command == "bundle":
             from .bundle import main as bundle_main
 

@@ -1,0 +1,345 @@
+"""Checks of notebook 06: the minibatch bias of the DV gradient and MINE's moving average.
+
+The critic of the notebook is t_c = c t*, whose DV objective has the closed form
+
+    DV(c) = 1/2 log[(1 - c rho / (1 + rho)) (1 + c rho / (1 - rho))],
+
+from t* = D + rho u^2 / (2(1 + rho)) - rho v^2 / (2(1 - rho)) in the rotated coordinates
+u = (x + y)/sqrt 2, v = (x - y)/sqrt 2 (independent standard normal under Q) and
+E[e^(s W^2)] = (1 - 2s)^(-1/2). One check, one property:
+
+- ``dv_scaled_values``:   the closed form, for unseen rho (negative too) and c, numbers and arrays;
+- ``dv_scaled_optimum``:  DV(0) = 0, DV(1) = D and DV'(1) = 0;
+- ``naive_grad_values``:  the per-batch derivative of the minibatch objective, exactly, on critic
+                          values the check chose, with the batch's normaliser and with m;
+- ``naive_grad_bias``:    on t* at c = 1 over many batches: the naive gradient is biased upwards,
+                          the gradient with the true normaliser m = 1 is not (bands from the SE);
+- ``mine_loss_gradient``: autograd through mine_loss gives -mean grad t + mean(e^t' grad t')/m on a
+                          small network;
+- ``mine_loss_detached``: the same when m is still connected to the network's graph;
+- ``average_update``:     the moving average's first value and update, exactly, detached.
+
+The exact checks compare float32 results with float64 arithmetic: no statistics, no flakes.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import rng, seed
+
+
+def dv_closed(c, rho: float):
+    """The DV objective of the critic c t*, in closed form (elementwise in c)."""
+    c = np.asarray(c, dtype=np.float64)
+    return 0.5 * np.log((1 - c * rho / (1 + rho)) * (1 + c * rho / (1 - rho)))
+
+
+def domain(rho: float) -> tuple[float, float]:
+    """The open interval of c where E_Q[e^(c t*)] is finite (both factors positive): 1 -+ 1/|rho|."""
+    return 1 - 1 / abs(rho), 1 + 1 / abs(rho)
+
+
+def _scaled_slips(c, rho: float) -> dict:
+    D = -0.5 * math.log(1 - rho**2)
+    c = np.asarray(c, dtype=np.float64)
+    return {
+        "without the factor 1/2": 2 * dv_closed(c, rho),
+        "c D: the log of E_Q[e^(c t*)] is not c log E_Q[e^t*] (= 0)": c * D,
+        "(1 + rho) and (1 - rho) swapped": 0.5 * np.log((1 - c * rho / (1 - rho)) * (1 + c * rho / (1 + rho))),
+        "the sign of the log flipped": -dv_closed(c, rho),
+    }
+
+
+def _scaled(probe, calls: list) -> list:
+    out = []
+    for call, got in zip(calls, probe.run("minibatch.scaled", calls=calls)):
+        c = call["c"]
+        where = f"dv_scaled({'an array of ' + str(len(c)) + ' values of c' if isinstance(c, list) else f'{c:.4f}'}, {call['rho']:.4f})"
+        if "raised" in got:
+            hint = " (math.log works on single numbers only: use np.log)" if isinstance(c, list) else ""
+            raise AssertionError(f"{where} raised {got['raised']}{hint}")
+        value = got.get("value")
+        assert value is not None, f"{where} must return a number (or an array for an array of c), got a {got['type']}"
+        if isinstance(c, list):
+            assert np.shape(value) == (len(c),), (
+                f"{where} must return one value per c, shape ({len(c)},), got shape {tuple(np.shape(value))}: "
+                "work elementwise, with np.log"
+            )
+        else:
+            assert np.size(value) == 1, f"{where} must return one number, got shape {tuple(np.shape(value))}"
+            value = float(np.reshape(value, ()))
+        out.append((where, value))
+    return out
+
+
+def dv_scaled_values(probe) -> None:
+    """dv_scaled equals the closed form for unseen rho (negative too) and c in the domain, numbers and arrays."""
+    g = rng(61)
+    calls = []
+    for rho in (*g.uniform(0.1, 0.97, 3), *g.uniform(-0.95, -0.2, 2)):
+        lo, hi = domain(float(rho))
+        lo, hi = max(lo, -3.0), min(hi, 3.0)
+        inner = lambda u: lo + (hi - lo) * (0.05 + 0.9 * u)  # noqa: E731 (stay 5% inside the domain)
+        calls.append({"c": float(inner(g.random())), "rho": float(rho)})
+        calls.append({"c": [float(inner(u)) for u in g.random(4)], "rho": float(rho)})
+    for call, (where, value) in zip(calls, _scaled(probe, calls)):
+        want = dv_closed(call["c"], call["rho"])
+        if np.allclose(value, want, rtol=1e-9, atol=1e-12):
+            continue
+        slip = next((s for s, v in _scaled_slips(call["c"], call["rho"]).items()
+                     if np.allclose(value, v, rtol=1e-6, atol=1e-9)), None)
+        raise AssertionError(
+            f"{where} = {np.round(value, 6).tolist()}, but the DV objective of c t* is {np.round(want, 6).tolist()}"
+            + (f": that is {slip}" if slip else ": check E_Q[e^(c t*)] = e^(cD) (1 - c rho/(1+rho))^(-1/2) (1 + c rho/(1-rho))^(-1/2)")
+        )
+
+
+# The derivative at c = 1 by a central difference of the student's values, h = 1e-4. The
+# closed form is even about c = 1: with c = 1 + x the two factors multiply to
+# (1 - rho^2 x^2) / (1 - rho^2), so DV(1 + x) = D + 1/2 log(1 - rho^2 x^2), and the difference
+# quotient of the right answer is 0 up to float64 rounding, 1e-16 / 1e-4 = 1e-12. A slip such
+# as c D has slope D there, far above the tolerance 1e-5.
+H, SLOPE_TOL = 1e-4, 1e-5
+
+
+def dv_scaled_optimum(probe) -> None:
+    """DV(0) = 0, DV(1) = D and the derivative at c = 1 is 0, for unseen rho."""
+    g = rng(62)
+    rhos = [float(g.uniform(0.3, 0.9)), float(-g.uniform(0.3, 0.9)), float(g.uniform(0.05, 0.3))]
+    calls = [{"c": c, "rho": rho} for rho in rhos for c in (0.0, 1.0, 1 - H, 1 + H)]
+    got = [value for _, value in _scaled(probe, calls)]
+    for i, rho in enumerate(rhos):
+        at0, at1, below, above = got[4 * i : 4 * i + 4]
+        D = -0.5 * math.log(1 - rho**2)
+        assert abs(at0) <= 1e-12, f"dv_scaled(0, {rho:.4f}) = {at0:.6g}: the constant critic 0 has objective 0 - log 1 = 0"
+        assert abs(at1 - D) <= 1e-9, (
+            f"dv_scaled(1, {rho:.4f}) = {at1:.6g}, but c = 1 is t* itself, whose objective is D = {D:.6g}"
+        )
+        slope = (above - below) / (2 * H)
+        assert abs(slope) <= SLOPE_TOL, (
+            f"the slope of dv_scaled at c = 1 for rho = {rho:.4f} is {slope:.4g} (from c = 1 +- {H}), but t* maximises "
+            "the objective, so the derivative there is 0: your formula is not the DV objective of c t*"
+        )
+
+
+# --- naive_grad --------------------------------------------------------------------------
+
+def expected_grads(t, t_ref, c: float, m) -> np.ndarray:
+    """d/dc of each batch's objective, in float64: mean t - sum_j e^(c t'_j) t'_j / (sum or b' m)."""
+    t, t_ref = np.asarray(t, np.float64), np.asarray(t_ref, np.float64)
+    if m is None:
+        w = np.exp(c * t_ref - (c * t_ref).max(axis=1, keepdims=True))
+        return t.mean(axis=1) - (w * t_ref).sum(axis=1) / w.sum(axis=1)
+    return t.mean(axis=1) - (np.exp(c * t_ref) * t_ref).mean(axis=1) / m
+
+
+def _grad_slips(t, t_ref, c: float, m) -> dict:
+    t, t_ref = np.asarray(t, np.float64), np.asarray(t_ref, np.float64)
+    return {
+        "the negative of the derivative": -expected_grads(t, t_ref, c, m),
+        "the derivative at c = 1 (is c used in the weights e^(c t')?)": expected_grads(t, t_ref, 1.0, m),
+        "mean t - mean t': the weights e^(c t') are missing": t.mean(axis=1) - t_ref.mean(axis=1),
+        "the gradient with the batch's normaliser: m is ignored": expected_grads(t, t_ref, c, None),
+    }
+
+
+def naive_grad_values(probe) -> None:
+    """naive_grad is the per-batch derivative of the minibatch objective, with the batch's normaliser or with m."""
+    g = rng(63)
+    cases = []
+    for c, m, kind in ((1.0, None, "float"), (0.6, None, "float"), (1.4, None, "float"), (1.0, 1.0, "float"),
+                       (1.2, 2.5, "tensor"), (0.8, 0.4, "float")):
+        k, b, b_ref = int(g.integers(3, 8)), int(g.integers(2, 20)), int(g.integers(2, 20))
+        cases.append({"t": g.normal(0.5, 1.0, (k, b)).astype(np.float32),
+                      "t_ref": g.normal(-0.5, 1.5, (k, b_ref)).astype(np.float32), "c": c, "m": m, "m_kind": kind})
+    for case, got in zip(cases, probe.run("minibatch.naive", cases=cases)):
+        k, b = case["t"].shape
+        m_text = "None" if case["m"] is None else (f"torch.tensor({case['m']})" if case["m_kind"] == "tensor" else str(case["m"]))
+        where = f"naive_grad(t of shape ({k}, {b}), t_ref of shape {case['t_ref'].shape}, c={case['c']}, m={m_text})"
+        assert "raised" not in got, f"{where} raised {got['raised']}"
+        value = got.get("value")
+        assert value is not None and np.shape(value) == (k,), (
+            f"{where} must return one value per batch, shape ({k},); got a {got['type']} of shape "
+            f"{tuple(got.get('shape', ()))}"
+        )
+        want = expected_grads(case["t"], case["t_ref"], case["c"], case["m"])
+        if np.allclose(value, want, rtol=1e-4, atol=1e-5):  # float32 sums of a few values of size ~5
+            continue
+        slip = next((s for s, v in _grad_slips(case["t"], case["t_ref"], case["c"], case["m"]).items()
+                     if np.allclose(value, v, rtol=1e-4, atol=1e-5)), None)
+        raise AssertionError(
+            f"{where} = {np.round(value, 5).tolist()}, but the derivatives of the batches' objectives are "
+            f"{np.round(want, 5).tolist()}" + (f": that is {slip}" if slip else "")
+        )
+
+
+# naive_grad_bias: k = 16,384 batches of |B| = |B'| = 16 at rho = 0.5 (a correlation the
+# notebook's table does not show), t* at c = 1, drawn in the kernel from the check's seed.
+# - With the true normaliser m = E_Q[e^t*] = 1 the batch gradient mean t - mean(e^t' t') is
+#   unbiased; its sd is sqrt(Var_P(t*)/b + Var_Q(e^t* t*)/b') = 0.282 in closed form
+#   (Var_P(t*) = rho^2, E_Q[e^2t* t*^2] from the moment generating function of t* under Q,
+#   see true_m_sd), so the mean of k batches has SE 0.0022; band 5 SE. Over grading seeds
+#   1..2000 (the course's answer, LocalProbe) |mean| / SE averaged 0.78 and reached 3.81 at
+#   most: the tail of e^t* is light enough at rho = 0.5 (index 3) for the normal band.
+# - The naive gradient's bias there is 0.0216 (sd over those 1500 gradings 0.0016); its sample
+#   SE is 0.0016, so it sits 13.4 SE above 0 on average, 9.4 at the least over grading seeds
+#   1..2000; the check asks for more than 5. Slips: a flipped sign gives -13 SE, m ignored gives a
+#   "true normaliser" mean of 0.022 = 10 SE.
+BIAS_RHO, BIAS_K, BIAS_SIZE, BIAS_BAND = 0.5, 16_384, 16, 5.0
+
+
+def true_m_sd(rho: float, b: int, b_ref: int) -> float:
+    """sd of one batch's gradient mean t* - mean(e^t* t*) (m = 1, c = 1), in closed form.
+
+    log E_Q[e^(s t*)] = s D - 1/2 log(1 - s a) - 1/2 log(1 + s b) with a = rho/(1+rho),
+    b = rho/(1-rho); E_Q[e^(2t*) t*^2] is its moment generating function's second derivative at 2.
+    """
+    D = -0.5 * math.log(1 - rho**2)
+    a, bb, s = rho / (1 + rho), rho / (1 - rho), 2.0
+    M = math.exp(s * D) / math.sqrt((1 - s * a) * (1 + s * bb))
+    d1 = D + a / (2 * (1 - s * a)) - bb / (2 * (1 + s * bb))
+    d2 = a**2 / (2 * (1 - s * a) ** 2) + bb**2 / (2 * (1 + s * bb) ** 2)
+    var_q = M * (d2 + d1**2) - D**2  # Var_Q(e^t* t*) = E_Q[e^2t* t*^2] - (E_Q[e^t* t*])^2, E_Q[e^t* t*] = D
+    return math.sqrt(rho**2 / b + var_q / b_ref)
+
+
+def naive_grad_bias(probe) -> None:
+    """At c = 1 over many batches: the naive gradient is biased upwards, the one with m = 1 is not (bands from the SE)."""
+    got = probe.run("minibatch.bias", rho=BIAS_RHO, k=BIAS_K, size=BIAS_SIZE, check_seed=seed(64))
+    grads = {}
+    for name, label in (("naive", "naive_grad(t, t_ref)"), ("true_m", "naive_grad(t, t_ref, m=1.0)")):
+        info = got[name]
+        assert "raised" not in info, f"{label} raised {info['raised']} on {BIAS_K} batches of {BIAS_SIZE}"
+        value = info.get("value")
+        assert value is not None and np.shape(value) == (BIAS_K,), (
+            f"{label} must return one value per batch, shape ({BIAS_K},), got a {info['type']} of shape "
+            f"{tuple(info.get('shape', ()))}"
+        )
+        grads[name] = np.asarray(value, np.float64)
+    naive, true_m = grads["naive"], grads["true_m"]
+    se = naive.std(ddof=1) / math.sqrt(BIAS_K)
+    assert naive.mean() > BIAS_BAND * se, (
+        f"at rho = {BIAS_RHO}, c = 1, {BIAS_K} batches of {BIAS_SIZE}: the naive gradient averages {naive.mean():+.4f} "
+        f"(SE {se:.4f}), but the minibatch bias makes it positive, about +0.022: check the sign and the weights"
+    )
+    se_m = true_m_sd(BIAS_RHO, BIAS_SIZE, BIAS_SIZE) / math.sqrt(BIAS_K)
+    assert abs(true_m.mean()) <= BIAS_BAND * se_m, (
+        f"with m = 1 (the true normaliser at c = 1) the gradient averages {true_m.mean():+.4f} over {BIAS_K} batches, "
+        f"but it is unbiased: expected 0 within {BIAS_BAND:.0f} standard errors ({BIAS_BAND * se_m:.4f}). Is m used in "
+        "place of the batch's mean of e^(c t')?"
+    )
+
+
+# --- mine_loss -----------------------------------------------------------------------------
+
+def _network(g: np.random.Generator, hidden: int = 6) -> dict:
+    return {"W1": g.normal(0, 0.8, (hidden, 2)).astype(np.float32), "b1": g.normal(0, 0.3, hidden).astype(np.float32),
+            "W2": g.normal(0, 0.8, (1, hidden)).astype(np.float32), "b2": g.normal(0, 0.3, 1).astype(np.float32)}
+
+
+def expected_mine_grads(weights: dict, Z, Z_ref, m: float, loss: str = "mine") -> dict:
+    """Gradients of the parameters of the small network, in float64: of -mean t + mean e^t' / m
+    (m held fixed), or of -DV on the batch (loss="dv", to name a slip)."""
+    import torch
+
+    params = {k: torch.tensor(np.asarray(v, np.float64), requires_grad=True) for k, v in weights.items()}
+
+    def net(z):
+        z = torch.tensor(np.asarray(z, np.float64))
+        return (torch.tanh(z @ params["W1"].T + params["b1"]) @ params["W2"].T + params["b2"]).squeeze(-1)
+
+    t, t_ref = net(Z), net(Z_ref)
+    if loss == "mine":
+        value = -t.mean() + t_ref.exp().mean() / m
+    else:
+        value = -(t.mean() - (t_ref.logsumexp(0) - math.log(len(t_ref))))
+    value.backward()
+    names = {"W1": "fc1.weight", "b1": "fc1.bias", "W2": "fc2.weight", "b2": "fc2.bias"}
+    return {names[k]: p.grad.numpy() for k, p in params.items()}
+
+
+def _mine_cases(g: np.random.Generator, attached: bool) -> list:
+    cases = []
+    for n, n_ref in ((7, 5), (12, 16)):
+        case = {"weights": _network(g), "Z": g.normal(0, 1, (n, 2)).astype(np.float32),
+                "Z_ref": g.normal(0, 1, (n_ref, 2)).astype(np.float32), "m": float(g.uniform(0.5, 3.0))}
+        if attached:
+            case["attached"] = {"a": float(g.uniform(0.2, 1.0)), "b": float(g.uniform(0.2, 1.0)),
+                                "Z_m": g.normal(0, 1, (9, 2)).astype(np.float32)}
+        cases.append(case)
+    return cases
+
+
+def _close(got: dict, want: dict) -> bool:
+    return all(got.get(k) is not None and np.allclose(got[k], v, rtol=1e-4, atol=1e-6) for k, v in want.items())
+
+
+def _mine_run(probe, cases: list, what: str) -> list:
+    out = []
+    for case, got in zip(cases, probe.run("minibatch.mine", cases=cases)):
+        assert "raised" not in got, f"mine_loss raised {got['raised']} ({what})"
+        assert got["type"] == "Tensor" and got.get("numel") == 1, (
+            f"mine_loss must return a tensor holding one number, got a {got['type']}"
+            + (f" of shape {tuple(got['shape'])}" if "shape" in got else "") + f" ({what})"
+        )
+        assert got["requires_grad"], f"the loss is cut off from the network (.item(), .detach() or NumPy?) ({what})"
+        out.append((case, got))
+    return out
+
+
+def mine_loss_gradient(probe) -> None:
+    """Autograd through mine_loss gives -mean grad t + mean(e^t' grad t') / m on a small network."""
+    g = rng(65)
+    for case, got in _mine_run(probe, _mine_cases(g, attached=False), "m a plain tensor"):
+        want = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], got["m"])
+        if _close(got["grads"], want):
+            continue
+        flipped = {k: -v for k, v in want.items()}
+        batch = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], got["m"], loss="dv")
+        slip = ("its negative: the loss is minimised, so it is -mean t + mean e^t' / m" if _close(got["grads"], flipped)
+                else "the gradient of -DV on the batch: m must replace the batch's mean of e^t' in the denominator"
+                if _close(got["grads"], batch) else None)
+        raise AssertionError(
+            f"on a small network (batches of {len(case['Z'])} and {len(case['Z_ref'])}, m = {got['m']:.4f}), the gradient "
+            "of mine_loss is not -mean grad t + mean(e^t' grad t') / m" + (f": it is {slip}" if slip else "")
+        )
+
+
+def mine_loss_detached(probe) -> None:
+    """With m still connected to the network's graph, the gradient is that of m held fixed."""
+    g = rng(66)
+    for case, got in _mine_run(probe, _mine_cases(g, attached=True), "m connected to the network"):
+        want = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], got["m"])
+        assert _close(got["grads"], want), (
+            f"m = {got['m']:.4f} was computed from the network's outputs, and the gradient of mine_loss changed: "
+            "gradients flowed through m. Detach it (m.detach()) inside the loss"
+        )
+
+
+# --- update_average --------------------------------------------------------------------------
+
+def average_update(probe) -> None:
+    """The first batch gives its mean of e^t'; later ones (1 - alpha) m + alpha mean e^t'; a detached one-number tensor."""
+    g = rng(67)
+    calls = [{"m": None, "t_ref": g.normal(0, 1.2, 9).astype(np.float32), "alpha": 0.05}]
+    for alpha in (0.01, 0.2, 0.5):
+        calls.append({"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(-0.3, 1.0, int(g.integers(3, 30))).astype(np.float32),
+                      "alpha": alpha})
+    for call, got in zip(calls, probe.run("minibatch.average", calls=calls)):
+        m_text = "None" if call["m"] is None else f"torch.tensor({call['m']:.4f})"
+        where = f"update_average({m_text}, t_ref of {len(call['t_ref'])} values, {call['alpha']})"
+        assert "raised" not in got, f"{where} raised {got['raised']}"
+        assert got["type"] == "Tensor" and got.get("numel") == 1, (
+            f"{where} must return a tensor holding one number, got a {got['type']}"
+        )
+        batch_mean = float(np.exp(np.asarray(call["t_ref"], np.float64)).mean())
+        want = batch_mean if call["m"] is None else (1 - call["alpha"]) * call["m"] + call["alpha"] * batch_mean
+        value = float(np.reshape(got["value"], ()))
+        assert math.isclose(value, want, rel_tol=1e-5, abs_tol=1e-7), (
+            f"{where} = {value:.6g}, expected {want:.6g}: "
+            + ("the first average is the batch's mean of e^t_ref" if call["m"] is None
+               else f"(1 - alpha) m + alpha x (the batch's mean of e^t_ref, here {batch_mean:.6g})")
+        )
+        assert not got["requires_grad"], f"{where} carries gradient history: detach it (or compute it under no_grad)"
