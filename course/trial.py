@@ -58,15 +58,15 @@ def _course_copy(where: Path) -> Path:
     return where
 
 
-def _cell_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
+def _cell_scores(course: Path, student: str, scope: set[str]) -> dict[str, tuple[float, float]]:
+    """grade id -> (score, max) of the student's test cells in the notebooks of ``scope``."""
     from nbgrader.api import Gradebook, MissingEntry
 
     out = {}
-    submitted = course / "submitted" / student / ASSIGNMENT
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for nb in gb.find_assignment(ASSIGNMENT).notebooks:
-            if not (submitted / f"{nb.name}.ipynb").exists():
-                continue  # not handed in: scored 0 by nbgrader, and not what the trial asks about
+            if nb.name not in scope:
+                continue  # not handed in on purpose: scored 0 by nbgrader, and not what the trial asks about
             try:
                 sub = gb.find_submission_notebook(nb.name, ASSIGNMENT, student)
             except MissingEntry:
@@ -89,11 +89,15 @@ def run_trial(
     false grades as ``grade --no-sandbox`` does (the benchmark measures what the sandbox costs);
     ``zygote`` false starts every kernel from scratch (the tests compare the two).
     """
-    every = notebooks or [nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb")]
+    every_source = sorted(nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb"))
+    every = notebooks or every_source
 
-    def size(name: str) -> int:  # notebooks the student submits, as far as known beforehand
+    def scope(name: str) -> set[str]:  # the notebooks the student is meant to submit
         spec = students[name]
-        return len({v.notebook for v in spec}) if only_varied and not callable(spec) and spec else len(every)
+        return {v.notebook for v in spec} if only_varied and not callable(spec) and spec else set(every)
+
+    def size(name: str) -> int:
+        return len(scope(name))
 
     # the largest first, each worker taking the next student when it is free: the workers finish together
     todo = deque(sorted(students, key=lambda name: (-size(name), name)))
@@ -117,7 +121,9 @@ def run_trial(
                 else:
                     write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied, only=notebooks)
                 (outcome,) = autograde(course, [name], sandbox=sandbox, zygote=zygote)
-                scores = _cell_scores(course, name)
+                left_out = {f"{n}.ipynb is missing: 0 points" for n in every_source if n not in scope(name)}
+                outcome.problems = [p for p in outcome.problems if p.split(" (found")[0] not in left_out]
+                scores = _cell_scores(course, name, scope(name))
                 ran = {nb.stem: nbformat.read(nb, as_version=4)
                        for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))} if name in keep else None
                 with lock:

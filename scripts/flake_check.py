@@ -22,7 +22,6 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -61,12 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(notebooks)} notebooks, {len(seeds)} seeds: the course's answers under {args.seeds}, "
           f"{sum(len(g) for g in groups)} correct alternatives ({len(groups)} students) under {args.alt_seeds}")
 
-    cell_notebook = {  # grade id -> notebook stem
-        cell.metadata["nbgrader"]["grade_id"]: name
-        for name in notebooks
-        for cell in nbformat.read(ROOT / "source" / ASSIGNMENT / f"{name}.ipynb", as_version=4).cells
-        if cell.metadata.get("nbgrader", {}).get("grade_id")
-    }
     todo: queue.Queue[int] = queue.Queue()
     for seed in seeds:
         todo.put(seed)
@@ -98,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                     problems = {o.student: o.problems for o in autograde(course, sorted(students), env=env)}
                 with lock:
                     for name, variants in students.items():
-                        cells = _cell_scores(course, name)
-                        if variants:  # an alternative's student submits only the notebooks it varies
-                            cells = {g: v for g, v in cells.items() if cell_notebook[g] in {x.notebook for x in variants}}
+                        # an alternative's student submits only the notebooks it varies
+                        cells = _cell_scores(course, name, {x.notebook for x in variants} if variants else set(notebooks))
                         graded["alt" if "alt" in name else "ref"] += 1
                         lost = sorted(g for g, (score, top) in cells.items() if score < top)
                         if lost or not cells:

@@ -101,7 +101,7 @@ def _borrow(name):
         files = sorted(glob.glob(os.path.join(os.path.dirname(path), "_*.py"))) if path.endswith("__init__.py") else [path]
         namespace = {"__name__": "borrowed"}
         for file in files:  # the notebooks' modules in order, their imports of each other left out
-            source = re.sub(r"^from \\.\\w+ import .*$", "", open(file).read(), flags=re.M)
+            source = re.sub(r"^from \.\w+ import .*$", "", open(file).read(), flags=re.M)
             exec(compile(source, file, "exec"), namespace)
         if name in namespace:
             return namespace[name]

@@ -5,6 +5,7 @@ notebook past its time budget is stopped.  The cases are in tests/broken/cases.p
 """
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -41,8 +42,10 @@ def test_broken_submissions_in_one_batch(monkeypatch):
         text = " | ".join(problems).lower()
         if case.reason and case.reason.lower() not in text:
             errors.append(f"{student}: no reason naming {case.reason!r}: {problems}")
-        if not case.reason and not case.loses and problems:
-            errors.append(f"{student}: nothing is wrong, yet the grader reports {problems}")
+        # a note that long output was cut (a warning raised on every call can fill 300 kB) is not a fault
+        faults = [p for p in problems if not re.match(r"Output of cell .* cut: it printed", p)]
+        if not case.reason and not case.loses and faults:
+            errors.append(f"{student}: nothing is wrong, yet the grader reports {faults}")
     # the ordinary students: full marks for the course's answers, the catalog's marks for the wrong one
     assert all(score == top for score, top in trial.cells["ok"].values())
     assert trial.cells["wrong"]["descent_step"] == (1.0, 1.0) and trial.cells["wrong"]["descent_iterates"] == (0.0, 2.0)

@@ -138,7 +138,8 @@ def test_the_cheat_works_where_answers_are_in_reach(exposed_course, strategy, no
     path = folder / f"{notebook}.ipynb"
     nb = cheating_notebook(notebook, strategy, base="source")
     if strategy in IN_MEMORY:  # the answers loaded in the kernel, as the notebooks once imported them
-        nb.cells.insert(0, nbformat.v4.new_code_cell("import nde_grader.reference"))
+        nb.cells.insert(0, nbformat.v4.new_code_cell(  # every notebook's module, loaded (they load on first use)
+            "import nde_grader.reference as _answers\nfor _name in _answers.__all__:\n    getattr(_answers, _name)"))
     if strategy == "provided_answers":  # a grader that gave from_notebook this notebook's answers too
         provided = {n: notebook_exports(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{n}.ipynb", as_version=4), n)
                     for n in NOTEBOOKS}
