@@ -61,11 +61,23 @@ def _csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def test_a_score_set_by_hand_survives_regrading_and_shows_as_such(tmp_path):
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Path:
+    """The two students graded once; each test works on a copy of this course."""
+    course = _course(tmp_path_factory.mktemp("graded") / "course")
+    _grade(course)
+    return course
+
+
+def _copy(graded: Path, where: Path) -> Path:
+    shutil.copytree(graded, where / "course", symlinks=True)
+    return where / "course"
+
+
+def test_a_score_set_by_hand_survives_regrading_and_shows_as_such(graded, tmp_path):
     from nbgrader.api import Gradebook
 
-    course = _course(tmp_path)
-    _grade(course)
+    course = _copy(graded, tmp_path)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # what formgrader does
         grade = gb.find_grade("descent_iterates", NOTEBOOK, ASSIGNMENT, "wrong")
         assert grade.auto_score == 0
@@ -85,9 +97,8 @@ def test_a_score_set_by_hand_survives_regrading_and_shows_as_such(tmp_path):
     assert rows["wrong"]["written_to_grade"] == "2"
 
 
-def test_the_canvas_export_has_the_columns_canvas_requires(tmp_path):
-    course = _course(tmp_path)
-    _grade(course)
+def test_the_canvas_export_has_the_columns_canvas_requires(graded, tmp_path):
+    course = _copy(graded, tmp_path)
     with open(course / "canvas.csv", newline="") as f:
         rows = list(csv.reader(f))
     head, possible, *students = rows

@@ -11,6 +11,7 @@ import ast
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -46,6 +47,7 @@ def _hidden_only(source: str) -> bool:
 
 def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
     """Execute the notebook at ``path`` headless in its own folder; errors stay in the outputs."""
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     os.environ.setdefault("NDE_HEADLESS", "1")
@@ -54,14 +56,19 @@ def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
     setup = nbformat.v4.new_code_cell(NORMALIZE_WARNINGS)  # warnings written so that they can be told apart
     nb.cells.insert(0, setup)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    client = NotebookClient(
-        nb, timeout=timeout or int(os.environ.get("NDE_CELL_TIMEOUT", 60)), kernel_name=kernel, allow_errors=True,
-        interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
-    )
-    try:
-        client.execute()
-    finally:
-        nb.cells.remove(setup)
+    # the kernel talks over UNIX sockets in a private folder, not over TCP on localhost
+    with tempfile.TemporaryDirectory(prefix="nde-kernel-") as sockets:
+        km = KernelManager(kernel_name=kernel, transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(
+            nb, km=km, timeout=timeout or int(os.environ.get("NDE_CELL_TIMEOUT", 60)), kernel_name=kernel,
+            allow_errors=True, interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
+        )
+        try:
+            client.execute()
+        finally:
+            nb.cells.remove(setup)
+            if km.has_kernel:  # the client does not stop a kernel it was given
+                km.shutdown_kernel(now=True)
     return nb
 
 
