@@ -22,7 +22,6 @@ import threading
 import time
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course import ASSIGNMENT, ROOT  # noqa: E402
