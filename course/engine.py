@@ -303,6 +303,28 @@ def result_from_disk(meta: dict) -> Result:
 # --- the cluster ----------------------------------------------------------------------------
 
 
+def _refused(address: str) -> str | None:
+    """Why a tcp:// address refuses connections at once; None where it may be there (Dask
+    then tries it, with its own timeout)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address)
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "tcp" or not host or not port:
+        return None
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except ConnectionRefusedError as exc:
+        return f"connection refused ({exc})"
+    except OSError:
+        return None
+    return None
+
+
 @contextmanager
 def cluster(scheduler: str | None, workers: int | None):
     """A Dask client: on the given scheduler, or on a LocalCluster of worker processes with
@@ -315,6 +337,9 @@ def cluster(scheduler: str | None, workers: int | None):
     dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
     scheduler = scheduler or dask.config.get("scheduler-address", None)  # Dask's own setting (file or env)
     if scheduler:
+        refused = _refused(scheduler)
+        if refused:  # Dask would retry for its whole timeout
+            raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {refused}")
         try:
             client = Client(scheduler, timeout="15s")
         except (OSError, TimeoutError) as exc:
