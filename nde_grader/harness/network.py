@@ -53,8 +53,8 @@ def forward(ns: dict, params: list, z, check_seed: int) -> dict:
     with torch.no_grad():
         for name, (W, b) in zip(LAYERS, params):
             layer = getattr(net, name)
-            layer.weight.copy_(torch.as_tensor(W))
-            layer.bias.copy_(torch.as_tensor(b))
+            layer.weight.copy_(torch.tensor(W))
+            layer.bias.copy_(torch.tensor(b))
         first = next(net.parameters())
         got = net(torch.tensor(z, dtype=first.dtype, device=first.device))
     info["output"] = {"type": type(got).__name__}
