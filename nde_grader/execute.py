@@ -39,6 +39,7 @@ from .exports import earlier_exports
 from .hidden import checks_in, visible_part
 from .probe import KernelProbe, run_check
 from .sandbox import ZYGOTE_CLIENT, Sandbox, Zygote
+from .syntax import parse
 
 _PROVIDE = "import nde_student.earlier as __nde_e\n__nde_e.provide({sources})\ndel __nde_e\n"
 
@@ -175,7 +176,7 @@ class GradingExecute(Execute):
 def _runs_something(source: str) -> bool:
     """False for code made only of a docstring, comments and blank lines."""
     try:
-        body = ast.parse(source).body
+        body = parse(source).body
     except SyntaxError:
         return True
     return not all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)

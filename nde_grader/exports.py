@@ -20,6 +20,8 @@ import nbformat
 
 from nde_student.earlier import EXPORT_TAG, definitions_only
 
+from .syntax import parse
+
 
 class ExportError(Exception):
     """A cell tagged export that cannot be exported; the message names it."""
@@ -59,7 +61,7 @@ def _imports_for_loads(code: str) -> str:
     """``X = from_notebook("NN_name", "X")`` lines as imports from the sibling module of that
     notebook (``from ._NN_name import X``): in the reference package, a notebook's code
     takes the course's own earlier answers."""
-    tree = ast.parse(code)
+    tree = parse(code)
     lines = code.splitlines()
     out, last = [], 0
     for node in tree.body:
@@ -107,7 +109,7 @@ def reference_package(notebooks: dict[str, nbformat.NotebookNode]) -> dict[str, 
         module = module_name(stem)
         files[f"{module}.py"] = HEADER.format(what=f"notebook {stem}") + "\n\n" + "\n\n".join(parts)
         for part in parts:
-            for node in ast.parse(part).body:
+            for node in parse(part).body:
                 if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                     where.setdefault(node.name, module)
     table = "".join(f"    {name!r}: {module!r},\n" for name, module in sorted(where.items()))

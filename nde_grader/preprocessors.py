@@ -8,6 +8,8 @@ from traitlets import List
 
 from nde_student.warnings_only import warnings_only
 
+from .syntax import parse
+
 
 class LimitOutputSize(LimitOutput):
     """LimitOutput, and also at most MAX_CHARS characters per stream output: a 100 MB
@@ -114,7 +116,7 @@ def _rule(source: str) -> str:
     import ast
 
     try:
-        doc = ast.get_docstring(ast.parse(source)) or ""
+        doc = ast.get_docstring(parse(source)) or ""
     except SyntaxError:
         return ""
     return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 
 from .harness import MIME, call_routine, decode, encode, roundtrip
+from .syntax import parse
 
 HARNESS = Path(__file__).parent / "harness"
 KERNEL_PACKAGE = "_nde_harness"
@@ -119,7 +120,7 @@ def check_exists(name: str) -> None:
     path = Path(__file__).parent / "checks" / f"{module_name}.py"
     if not path.exists():
         raise ValueError(f"no check module nde_grader/checks/{module_name}.py for check({name!r})")
-    defined = {n.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
+    defined = {n.name for n in parse(path.read_text()).body if isinstance(n, ast.FunctionDef)}
     if function not in defined:
         raise ValueError(f"nde_grader/checks/{module_name}.py defines no function {function!r} for check({name!r})")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 
+from .syntax import parse
 COURSE_PACKAGES = {"nde", "nde_grader", "course", "_nde_harness"}
 MODULES = {
     "gc": "the interpreter's objects (gc)",
@@ -42,7 +43,7 @@ ATTRIBUTES = {
 def suspicious(source: str) -> list[str]:
     """What an answer cell reaches for, in words; empty for ordinary code."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return []
     found: list[str] = []
