@@ -20,6 +20,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from course import ASSIGNMENT, ROOT
 
 CHROMIUM = Path(os.environ.get("NDE_CHROMIUM", "/usr/bin/chromium"))
@@ -355,3 +357,27 @@ class LabPage:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path))
         self.page.set_viewport_size(self.size)
+
+
+def browser_unavailable(reason: str):
+    """Fail where CI is set (the browser tests must run there), skip elsewhere."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{reason} (CI is set: the browser tests must run). Run scripts/install_system.sh.")
+    pytest.skip(f"{reason}: run scripts/install_system.sh to install Debian's Chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, one per test module (imported by the modules that use it)."""
+    if not CHROMIUM.exists():
+        browser_unavailable(f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_unavailable("Python Playwright is not installed")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -16,6 +17,21 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only cont
 
 def notebook_paths(tree: str) -> list[Path]:
     return sorted((ROOT / tree / ASSIGNMENT).glob("*.ipynb"))
+
+
+def one_notebook_course(where: Path, notebook: str, students=()) -> Path:
+    """A course in ``where`` with one notebook: the configuration, its source and release,
+    and the shipped submissions of ``students`` (the example class's names)."""
+    where.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", where)
+    for tree in ("source", "release"):
+        (where / tree / ASSIGNMENT).mkdir(parents=True)
+        shutil.copy(ROOT / tree / ASSIGNMENT / f"{notebook}.ipynb", where / tree / ASSIGNMENT)
+    for student in students:
+        (where / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
+        shutil.copy(ROOT / "submitted" / student / ASSIGNMENT / f"{notebook}.ipynb",
+                    where / "submitted" / student / ASSIGNMENT)
+    return where
 
 
 def execute(path: Path, allow_errors: bool = False, timeout: int = 300) -> nbformat.NotebookNode:

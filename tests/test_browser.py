@@ -33,9 +33,9 @@ import nbformat
 import pytest
 
 from course import ROOT
-from .browser_helpers import (
-    CHROMIUM, LAUNCH_ARGS, NEEDS_LINE, PANEL, SOURCES, TREES, Lab, LabPage, copy_course, error_name, notebooks,
-    progress_tree,
+from .browser_helpers import (  # browser: a fixture
+    NEEDS_LINE, PANEL, SOURCES, TREES, Lab, LabPage, copy_course, error_name, notebooks,
+    browser, progress_tree,
 )
 
 # All browser tests share one JupyterLab and one browser, so they belong on one xdist
@@ -54,29 +54,7 @@ _SOLUTIONS = [p.name for p in notebooks("solutions")]
 VALIDATE = set(filter(None, os.environ.get("NDE_BROWSER_VALIDATE", _SOLUTIONS[0] if _SOLUTIONS else "").split(",")))
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{reason} (CI is set: the browser test must run). Run scripts/install_system.sh.")
-    pytest.skip(f"{reason}: run scripts/install_system.sh to install Debian's Chromium")
-
-
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Python Playwright is not installed")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,19 @@ worker processes:
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from course import ASSIGNMENT, ROOT, CourseError
+from course import ASSIGNMENT, CourseError
 from course.engine import gradebook_lock, grade_class, kept
 from course.grade import scores
 from nde_grader.sandbox import unavailable
 
 from . import postgres as pg
+from .conftest import one_notebook_course
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = "02_gradient_descent"
@@ -41,15 +41,7 @@ if unavailable():
 
 def small_class(where: Path) -> Path:
     """A course with notebook 02 and three students, in ``where``."""
-    shutil.copy(ROOT / "nbgrader_config.py", where)
-    for tree in ("source", "release"):
-        (where / tree / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / tree / ASSIGNMENT / f"{NOTEBOOK}.ipynb", where / tree / ASSIGNMENT)
-    for student in STUDENTS:
-        (where / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
-                    where / "submitted" / student / ASSIGNMENT)
-    return where
+    return one_notebook_course(where, NOTEBOOK, STUDENTS)
 
 
 def auto_scores(course: Path, url: str | None = None) -> dict:

@@ -29,6 +29,8 @@ from course.grade import main as grade_main
 from nde_grader.export import CANVAS_COLUMNS
 from nde_grader.sandbox import unavailable
 
+from .conftest import one_notebook_course
+
 pytestmark = pytest.mark.slow
 NOTEBOOK = "02_gradient_descent"
 
@@ -37,15 +39,7 @@ if unavailable():
 
 
 def _course(where: Path, students=("wrong", "solutions")) -> Path:
-    where.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", where)
-    for tree in ("source", "release"):
-        (where / tree / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / tree / ASSIGNMENT / f"{NOTEBOOK}.ipynb", where / tree / ASSIGNMENT)
-    for student in students:
-        (where / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / "submitted" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb", where / "submitted" / student / ASSIGNMENT)
-    return where
+    return one_notebook_course(where, NOTEBOOK, students)
 
 
 def _grade(course: Path, who=None) -> str:

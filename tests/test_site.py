@@ -21,7 +21,6 @@ it that part is skipped on a workstation and fails in CI (``CI`` set).
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 import time
@@ -35,7 +34,7 @@ import pytest
 from course import ASSIGNMENT, ROOT, CourseError
 from course.site import DEFAULT_LAB_URL, build_site, pages, stage_notebooks
 
-from .browser_helpers import CHROMIUM, LAUNCH_ARGS
+from .browser_helpers import browser  # noqa: F401 (a fixture)
 from .test_bundle import secret_lines
 
 RELEASE = ROOT / "release" / ASSIGNMENT
@@ -43,12 +42,6 @@ RELEASE = ROOT / "release" / ASSIGNMENT
 # translations, the sound of MathJax's accessibility menu.
 BINARY = {".woff", ".woff2", ".eot", ".otf", ".ttf", ".png", ".gif", ".ico", ".jpg", ".mo", ".mp3", ".ogg"}
 FORBIDDEN = {".pyc", ".pyo", ".whl", ".egg", ".zip", ".tar", ".gz", ".db", ".sqlite"}
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"{reason} (CI is set: the site's browser test must run). Run scripts/install_system.sh.")
-    pytest.skip(f"{reason}: run scripts/install_system.sh to install Debian's Chromium")
 
 
 @pytest.fixture(scope="module")
@@ -204,22 +197,6 @@ def test_a_link_to_a_missing_cell_or_heading_stops_the_build(tmp_path):
 
 
 # ---------------------------------------------------------------- in the browser, offline
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Python Playwright is not installed")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 # Sphinx writes a formula as <span|div class="math notranslate nohighlight">\(...\)</span>;
