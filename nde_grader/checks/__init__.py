@@ -14,6 +14,7 @@ seed: scripts/flake_check.py uses it to measure how often a correct answer would
 """
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -39,3 +40,96 @@ def close(actual, expected, tol: float, what: str) -> None:
     """Assert |actual - expected| <= tol with a message a student can act on."""
     actual, expected = float(actual), float(expected)
     assert abs(actual - expected) <= tol, f"{what}: got {actual:.6g}, expected {expected:.6g} (tolerance {tol:.3g})"
+
+
+# --- reading the kernel's replies ---------------------------------------------------------
+#
+# What comes back from the kernel passed through code the student controls. A check reads
+# every value it decides on through these, so that a value that is missing, of the wrong
+# kind or shape, or (where a finite one is needed) NaN or infinite fails with a reason,
+# and a list of results is as long as what was asked, never zipped short.
+
+CHANGED = "the reply from your kernel is incomplete or was changed (leave the grader's functions as they are)"
+
+
+def _kind(value) -> str:
+    shape = getattr(value, "shape", None)
+    return f"{type(value).__name__} of shape {tuple(shape)}" if shape is not None else type(value).__name__
+
+
+def entries(got, n: int, what: str) -> list:
+    """``got`` as the list of the ``n`` results asked for."""
+    assert isinstance(got, list), f"{what}: the hidden tests asked for {n} results and got a {_kind(got)}: {CHANGED}"
+    assert len(got) == n, f"{what}: the hidden tests asked for {n} results and got {len(got)}: {CHANGED}"
+    return got
+
+
+def pairs(asked, got, what: str) -> list[tuple]:
+    """(asked, result) for each case asked, from the list of results ``got`` (as long as ``asked``)."""
+    asked = list(asked)
+    return list(zip(asked, entries(got, len(asked), what), strict=True))
+
+
+def mapping(reply, what: str) -> dict:
+    """A reply that must be a record (a dict) of results."""
+    assert isinstance(reply, dict), f"{what}: expected a record of results, got a {_kind(reply)}: {CHANGED}"
+    return reply
+
+
+def field(reply, key: str, what: str):
+    """The value ``key`` of a reply (a dict) that must hold it."""
+    assert key in mapping(reply, what), f"{what}: the result has no {key!r}: {CHANGED}"
+    return reply[key]
+
+
+def flag(value, what: str) -> bool:
+    """A yes or no of a reply (truthiness is not enough: NaN and any string are true)."""
+    assert isinstance(value, bool), f"{what}: expected True or False, got a {_kind(value)}: {CHANGED}"
+    return value
+
+
+def text(value, what: str) -> str:
+    """A name of a reply (a type's, a tag's)."""
+    assert isinstance(value, str), f"{what}: expected a name, got a {_kind(value)}: {CHANGED}"
+    return value
+
+
+def integer(value, what: str) -> int:
+    """A count or index of a reply."""
+    assert isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)), (
+        f"{what}: expected a whole number, got a {_kind(value)}: {CHANGED}"
+    )
+    return int(value)
+
+
+def number(value, what: str, finite: bool = True) -> float:
+    """A number of a reply; with ``finite``, NaN and infinities fail (the message says which)."""
+    assert isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)), (
+        f"{what}: expected a number, got a {_kind(value)}: {CHANGED}"
+    )
+    value = float(value)
+    assert not finite or math.isfinite(value), f"{what} is {value}: expected a finite number"
+    return value
+
+
+def array(value, what: str, shape: tuple | None = None, finite: bool = True) -> np.ndarray:
+    """A numeric array of a reply, of ``shape`` when given (None entries: any size); with
+    ``finite``, NaN and infinities fail."""
+    assert isinstance(value, np.ndarray) and value.dtype.kind in "fiu", (
+        f"{what}: expected an array of numbers, got a {_kind(value)}"
+        + (f" of dtype {value.dtype}" if isinstance(value, np.ndarray) else "") + f": {CHANGED}"
+    )
+    if shape is not None:
+        assert value.ndim == len(shape) and all(s is None or s == t for s, t in zip(shape, value.shape, strict=True)), (
+            f"{what}: expected shape {tuple('any' if s is None else s for s in shape)}, got {value.shape}"
+        )
+    assert not finite or np.isfinite(value).all(), (
+        f"{what}: {int(np.sum(~np.isfinite(value)))} of its {value.size} values are NaN or infinite"
+    )
+    return value
+
+
+def dims(value, what: str) -> tuple[int, ...]:
+    """A shape sent back as a list of whole numbers."""
+    assert isinstance(value, list), f"{what}: expected a shape, got a {_kind(value)}: {CHANGED}"
+    return tuple(integer(s, what) for s in value)

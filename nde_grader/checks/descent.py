@@ -4,7 +4,9 @@
 ``descend`` is called with the global ``L`` replaced by a loss of the check's own,
 L(w) = cosh(a (w - b)) (gradient a sinh(a (w - b))), as the exercise asks ("gradient
 descent on L"), so that a mistake in ``L`` costs nothing here and a loop that does not
-use ``L`` is caught. The expected iterates are computed here in double precision.
+use ``L`` is caught: one step (``descent_step``, which a visible test alone cannot hold
+against a shadowed builtin) and several (``descent_iterates``). The expected iterates are
+computed here in double precision.
 """
 from __future__ import annotations
 
@@ -12,11 +14,15 @@ import math
 
 import numpy as np
 
-from . import rng
+from . import array, dims, field, flag, rng, text
 
 # (a, b, z, w0, learning rate, steps): other losses, starts and rates than the notebook's.
 CASES = [(1.0, 0.5, -1.0, 0.0, 0.05, 7), (0.7, -1.0, 0.5, -2.0, 0.2, 5), (1.3, 2.0, 2.0, 0.3, 0.01, 12),
          (0.5, 0.0, -0.3, 2.0, 0.5, 9)]
+
+# (a, b, z, w0, learning rate) of the single steps: not the visible test's loss e^(-w), start 0 and rate 0.1.
+STEP_CASES = [(1.0, 0.5, -1.0, 0.0, 0.3), (0.7, -1.0, 0.5, -2.0, 0.05), (1.3, 2.0, 2.0, 0.3, 0.2),
+              (0.5, 0.0, -0.3, 2.0, 1.0)]
 
 
 def iterates(a: float, b: float, w0: float, lr: float, steps: int) -> float:
@@ -29,7 +35,8 @@ def iterates(a: float, b: float, w0: float, lr: float, steps: int) -> float:
 
 def _loss(probe, z, w, grad=False) -> dict:
     got = probe.run("descent.loss", z=z, w=w, grad=grad)
-    assert got["type"] == "Tensor", f"L must return a torch tensor, got {got['type']}"
+    kind = text(field(got, "type", "L(w)"), "the type of L(w)")
+    assert kind == "Tensor", f"L must return a torch tensor, got {kind}"
     return got
 
 
@@ -39,10 +46,12 @@ def loss_values(probe) -> None:
     for z, shape in ((-1.0, (7,)), (0.5, (2, 3)), (2.0, (1,)), (-0.7, (3, 1, 2))):
         w = g.uniform(-2, 2, size=shape)
         got = _loss(probe, z, w)
-        assert tuple(got["shape"]) == shape, f"L(w) must have the shape of w {shape}, got {tuple(got['shape'])}"
+        got_shape = dims(field(got, "shape", "L(w)"), "the shape of L(w)")
+        assert got_shape == shape, f"L(w) must have the shape of w {shape}, got {got_shape}"
+        value = array(field(got, "value", "L(w)"), "the values of L(w)", shape, finite=False)
         expected = np.exp(w.astype(np.float32).astype(np.float64) * z)
-        assert np.allclose(got["value"], expected, rtol=1e-5), (
-            f"with z = {z}: L(w) = {np.round(got['value'], 6).tolist()} but e^(w z) = {np.round(expected, 6).tolist()}"
+        assert np.allclose(value, expected, rtol=1e-5), (
+            f"with z = {z}: L(w) = {np.round(value, 6).tolist()} but e^(w z) = {np.round(expected, 6).tolist()}"
         )
 
 
@@ -52,12 +61,16 @@ def loss_gradient(probe) -> None:
     for z, shape in ((-1.0, (5,)), (1.5, (2, 2))):
         w = g.uniform(-1, 1, size=shape)
         got = _loss(probe, z, w, grad=True)
-        assert got["requires_grad"], (
+        assert flag(field(got, "requires_grad", "L(w)"), "requires_grad of L(w)"), (
             "L(w) must stay connected to w (use torch operations, not NumPy or math) so that backward() works"
         )
         expected = z * np.exp(w.astype(np.float32).astype(np.float64) * z)
-        assert got.get("grad") is not None and np.allclose(got["grad"], expected, rtol=1e-5), (
-            f"with z = {z}: the gradient is {got.get('grad')}, expected z e^(w z) = {np.round(expected, 6).tolist()}"
+        grad = field(got, "grad", "the gradient of L")
+        assert grad is not None, f"with z = {z}: backward() through L(w) gave w no gradient"
+        grad = array(grad, "the gradient of L", shape, finite=False)
+        assert np.allclose(grad, expected, rtol=1e-5), (
+            f"with z = {z}: the gradient is {np.round(grad, 6).tolist()}, expected z e^(w z) = "
+            f"{np.round(expected, 6).tolist()}"
         )
 
 
@@ -65,17 +78,36 @@ def _descend(probe, a, b, z, w0, lr, steps) -> dict:
     return probe.run("descent.descend", a=a, b=b, z=z, w0=w0, lr=lr, steps=steps)
 
 
+def _returned(got: dict) -> float:
+    """The one number of the tensor descend returned (NaN when it returned no such tensor)."""
+    out = field(got, "out", "descend")
+    if text(field(out, "type", "what descend returned"), "the type of what descend returned") != "Tensor":
+        return math.nan
+    value = array(field(out, "value", "what descend returned"), "what descend returned", finite=False)
+    return float(value.reshape(-1)[0]) if value.size == 1 else math.nan
+
+
+def _update_rule(a, b, z, w0, lr, steps, final: float, expected: float) -> str:
+    return (f"with L(w) = cosh({a} (w - {b})), w0 = {w0}, lr = {lr}, steps = {steps}: descend returned w = {final:.6f}, "
+            f"the update rule w <- w - lr dL/dw gives {expected:.6f} (the hidden tests put other losses in place of L: "
+            "use L and backward()")
+
+
+def descent_step(probe) -> None:
+    """One step of descend moves w by -lr dL/dw, for other losses L, starts and learning rates."""
+    for a, b, z, w0, lr in STEP_CASES:
+        final, expected = _returned(_descend(probe, a, b, z, w0, lr, 1)), iterates(a, b, w0, lr, 1)
+        assert math.isclose(final, expected, rel_tol=1e-4, abs_tol=1e-5), (
+            _update_rule(a, b, z, w0, lr, 1, final, expected) + ", and step against the gradient)"
+        )
+
+
 def descent_iterates(probe) -> None:
     """descend(w, lr, steps) reproduces the update rule's iterates for other losses L, starts, rates and steps."""
     for a, b, z, w0, lr, steps in CASES:
-        got = _descend(probe, a, b, z, w0, lr, steps)
-        value = got["out"].get("value")
-        final = float(np.asarray(value).reshape(-1)[0]) if value is not None and np.size(value) == 1 else math.nan
-        expected = iterates(a, b, w0, lr, steps)
+        final, expected = _returned(_descend(probe, a, b, z, w0, lr, steps)), iterates(a, b, w0, lr, steps)
         assert math.isclose(final, expected, rel_tol=1e-4, abs_tol=1e-5), (
-            f"with L(w) = cosh({a} (w - {b})), w0 = {w0}, lr = {lr}, steps = {steps}: descend returned w = {final:.6f}, "
-            f"the update rule w <- w - lr dL/dw gives {expected:.6f} (the hidden tests put other losses in place of L: "
-            "use L and backward(), and reset the gradient before each step)"
+            _update_rule(a, b, z, w0, lr, steps, final, expected) + ", and reset the gradient before each step)"
         )
 
 
@@ -83,8 +115,14 @@ def descent_in_place(probe) -> None:
     """descend updates the caller's leaf tensor in place and returns that same tensor."""
     a, b, z, w0, lr, steps = 1.0, 1.0, -1.0, 0.5, 0.1, 4
     got = _descend(probe, a, b, z, w0, lr, steps)
-    assert got["same"], "descend must update the tensor it was given and return that same tensor"
-    assert got["is_leaf"] and got["requires_grad"], "after descend, w must still be a leaf tensor that requires gradients"
-    assert not math.isclose(float(got["w"][0]), w0, rel_tol=1e-9, abs_tol=1e-9), (
+    assert flag(field(got, "same", "descend"), "whether descend returned w"), (
+        "descend must update the tensor it was given and return that same tensor"
+    )
+    is_leaf = flag(field(got, "is_leaf", "descend"), "whether w is a leaf")
+    requires_grad = flag(field(got, "requires_grad", "descend"), "whether w requires gradients")
+    assert is_leaf and requires_grad, "after descend, w must still be a leaf tensor that requires gradients"
+    (w,) = array(field(got, "w", "descend"), "the caller's w after descend", (1,), finite=False)
+    assert math.isfinite(w), f"the caller's w is {w} after {steps} steps of descend from {w0}"
+    assert not math.isclose(w, w0, rel_tol=1e-9, abs_tol=1e-9), (
         f"the caller's w is still {w0} after {steps} steps: update it in place (w -= ... under torch.no_grad())"
     )

@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from ..reference import t_star
-from . import rng
+from . import array, dims, entries, field, flag, integer, mapping, number, pairs, rng, text
 
 def gaussian(g: np.random.Generator, rho: float, n: int) -> np.ndarray:
     """n samples of N(0, [[1, rho], [rho, 1]]), rounded to float32 (what the kernel holds)."""
@@ -61,13 +61,20 @@ def _case(Z, Z_ref, t_Z, t_ref, backward=False) -> dict:
     return {"Z": as32(Z), "Z_ref": as32(Z_ref), "t_Z": as32(t_Z), "t_ref": as32(t_ref), "backward": backward}
 
 
+def _evaluate(probe, cases: list) -> list:
+    return entries(probe.run("dv.evaluate", cases=cases), len(cases), "DV")
+
+
 def _value(info: dict, what: str) -> float:
-    """The number DV returned, or an assertion a student can act on."""
-    if info["type"] == "Tensor":
-        assert info["numel"] == 1, f"{what}: DV must return one number, got a tensor of shape {tuple(info['shape'])}"
+    """The number DV returned (NaN and infinities included: the caller words those), or an
+    assertion a student can act on."""
+    kind = text(field(info, "type", f"DV with {what}"), "the type of what DV returned")
+    if kind == "Tensor":
+        numel = integer(field(info, "numel", f"DV with {what}"), "the size of what DV returned")
+        assert numel == 1, f"{what}: DV must return one number, got a tensor of shape {tuple(info.get('shape', ()))}"
     else:
-        assert "value" in info, f"{what}: DV must return a tensor with one number, got {info['type']}"
-    return info["value"]
+        assert "value" in info, f"{what}: DV must return a tensor with one number, got {kind}"
+    return number(field(info, "value", f"DV with {what}"), f"DV with {what}", finite=False)
 
 
 # Float32 rounding: sums of a few thousand values of size ~10 and a logsumexp carry
@@ -86,7 +93,7 @@ def dv_value(probe) -> None:
     Z, Z_ref = gaussian(g, 0.3, 500), gaussian(g, 0.0, 700)
     cases.append(_case(Z, Z_ref, g.normal(0, 2, 500), g.normal(0.5, 1.5, 700)))
     labels.append("a critic with random values, n = 500, n' = 700")
-    for case, label, info in zip(cases, labels, probe.run("dv.evaluate", cases=cases)):
+    for case, label, info in zip(cases, labels, _evaluate(probe, cases), strict=True):
         value = _value(info, label)
         want = expected_dv(case["t_Z"], case["t_ref"])
         assert math.isfinite(value) and math.isclose(value, want, rel_tol=RTOL, abs_tol=ATOL), (
@@ -103,10 +110,10 @@ def dv_stability(probe) -> None:
     Z, Z_ref = gaussian(g, rho, 2000), gaussian(g, 0.0, 1000)
     t_Z, t_ref = t_star(Z.astype(np.float64), rho), t_star(Z_ref.astype(np.float64), rho)
     shifts = (0.0, 1000.0, -1000.0)
-    got = probe.run("dv.evaluate", cases=[_case(Z, Z_ref, t_Z + s, t_ref + s) for s in shifts])
+    got = _evaluate(probe, [_case(Z, Z_ref, t_Z + s, t_ref + s) for s in shifts])
     base = _value(got[0], "the critic t*")
     assert math.isfinite(base), f"DV is {base} for a critic with values of order 1"
-    for shift, info in zip(shifts[1:], got[1:]):
+    for shift, info in zip(shifts[1:], got[1:], strict=True):
         value = _value(info, f"the critic t* {shift:+.0f}")
         assert math.isfinite(value), (
             f"DV is {value} for the critic t(z) {shift:+.0f}: e^t over- or underflows in float32 (e^88.7 is "
@@ -125,7 +132,7 @@ def dv_constant(probe) -> None:
     params = ((2.5, 300, 700), (-3.0, 1000, 10), (0.0, 64, 4096))
     cases = [_case(gaussian(g, 0.7, n), gaussian(g, 0.0, n_ref), np.full(n, c), np.full(n_ref, c))
              for c, n, n_ref in params]
-    for (c, n, n_ref), info in zip(params, probe.run("dv.evaluate", cases=cases)):
+    for (c, n, n_ref), info in pairs(params, _evaluate(probe, cases), "DV"):
         value = _value(info, f"t(z) = {c}")
         assert math.isfinite(value) and abs(value) <= 1e-4, (
             f"with the constant critic t(z) = {c}, n = {n} and n' = {n_ref}, DV should be "
@@ -140,20 +147,25 @@ def dv_gradient(probe) -> None:
     Z, Z_ref = gaussian(g, 0.8, n), gaussian(g, 0.0, n_ref)
     t_Z, t_ref = g.normal(0.5, 1.0, n), g.normal(-0.5, 1.5, n_ref)
     case = _case(Z, Z_ref, t_Z, t_ref, backward=True)
-    (info,) = probe.run("dv.evaluate", cases=[case])
-    assert info["type"] == "Tensor", (
-        f"DV returned a {info['type']}: return the tensor itself (not .item() or float), so that "
+    (info,) = _evaluate(probe, [case])
+    kind = text(field(info, "type", "DV"), "the type of what DV returned")
+    assert kind == "Tensor", (
+        f"DV returned a {kind}: return the tensor itself (not .item() or float), so that "
         "backward() can compute the gradient"
     )
-    assert info["numel"] == 1, f"DV must return one number, got a tensor of shape {tuple(info['shape'])}"
-    assert info["requires_grad"], (
+    shape = dims(field(info, "shape", "DV"), "the shape of what DV returned")
+    assert integer(field(info, "numel", "DV"), "the size of what DV returned") == 1 == math.prod(shape), (
+        f"DV must return one number, got a tensor of shape {shape}"
+    )
+    assert flag(field(info, "requires_grad", "DV"), "requires_grad of DV"), (
         "the value of DV is cut off from the network's parameters (.detach(), torch.no_grad() or NumPy): "
         "keep every step a torch operation on net's output"
     )
-    grad = info.get("grad")
+    grad = field(info, "grad", "DV")
     assert grad is not None, "backward() did not reach the critic's parameters"
+    grad = array(grad, "the gradient of DV", (n + n_ref,), finite=False)
     want = expected_gradient(case["t_Z"], case["t_ref"])
-    got_Z, got_ref = np.asarray(grad[:n]), np.asarray(grad[n:])
+    got_Z, got_ref = grad[:n], grad[n:]
     assert np.allclose(got_Z, want[:n], rtol=1e-3, atol=1e-6), (
         f"the gradient of DV with respect to t(Z_i) should be 1/n = {1 / n:.5f} for every sample of Z, got values "
         f"from {got_Z.min():.5f} to {got_Z.max():.5f}: the first term is the mean of t over Z"
@@ -194,11 +206,11 @@ def _sd_slips(rho: float, n: int, n_ref: int) -> dict[str, float]:
 
 def _sd_values(probe, calls: list) -> list[float]:
     out = []
-    for args, got in zip(calls, probe.run("dv.numbers", name="dv_sd", calls=calls)):
+    for args, got in pairs(calls, probe.run("dv.numbers", name="dv_sd", calls=calls), "dv_sd"):
         call = f"dv_sd({args[0]:.4f}, {args[1]}, {args[2]})"
-        assert "raised" not in got, f"{call} raised {got['raised']}"
-        assert "value" in got, f"{call} must return a number, got a {got['type']}"
-        out.append(got["value"])
+        assert "raised" not in mapping(got, call), f"{call} raised {got['raised']}"
+        assert "value" in got, f"{call} must return a number, got a {got.get('type')}"
+        out.append(number(got["value"], call, finite=False))
     return out
 
 
@@ -208,7 +220,7 @@ def dv_sd_values(probe) -> None:
     calls = [[float(rho), int(g.integers(50, 5000)), int(g.integers(50, 5000))]
              for rho in (*g.uniform(0.05, 0.99, 4), *g.uniform(-0.95, -0.05, 2))]
     calls.append([float(g.uniform(0.3, 0.9)), 2000, 100])  # n' much smaller than n
-    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls)):
+    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls), strict=True):
         want = delta_sd(rho, n, n_ref)
         if math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-12):
             continue
@@ -251,7 +263,8 @@ def dv_sd_simulation(probe) -> None:
     g = rng(46)
     rhos = [float(g.uniform(0.15, 0.25)), float(-g.uniform(0.15, 0.25))]
     calls = [[rho, n, n_ref] for rho, (n, n_ref) in zip(rhos, SIM_SIZES)]
-    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls)):
+    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls), strict=True):
+        assert math.isfinite(value), f"dv_sd({rho:.4f}, {n}, {n_ref}) = {value}: a standard deviation is a finite number"
         spread = simulated_sd(g, rho, n, n_ref)
         ratio = value / spread
         assert abs(ratio - 1) <= SIM_TOL, (
@@ -276,16 +289,17 @@ def adam_change(grad: np.ndarray, lr: float, eps: float) -> np.ndarray:
 
 def _adam(probe, calls: list) -> list:
     out = []
-    for call, got in zip(calls, probe.run("dv.adam_steps", calls=calls)):
+    for call, got in pairs(calls, probe.run("dv.adam_steps", calls=calls), "adam_first_step"):
         shape = tuple(np.shape(call["grad"]))
         betas = ", ".join(f"{b:.4g}" for b in call["betas"])
         where = f"adam_first_step(grad of shape {shape}, lr={call['lr']:.3g}, betas=({betas}), eps={call['eps']:.0e})"
-        assert "raised" not in got, f"{where} raised {got['raised']}"
+        assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
         value = got.get("value")
-        assert value is not None and tuple(value.shape) == shape, (
-            f"{where} must return one change per gradient, of shape {shape}; got a {got['type']} of shape {tuple(got['shape'])}"
+        assert value is not None and np.shape(value) == shape, (
+            f"{where} must return one change per gradient, of shape {shape}; got a {got.get('type')} of shape "
+            f"{tuple(np.shape(value))}"
         )
-        out.append((where, value))
+        out.append((where, array(value, where, shape, finite=False)))
     return out
 
 
@@ -316,7 +330,7 @@ def adam_step_values(probe) -> None:
         grad = (np.exp(g.uniform(math.log(0.1), math.log(100), shape)) * g.choice([-1.0, 1.0], shape)).astype(np.float32)
         calls.append({"grad": grad, "lr": float(np.exp(g.uniform(math.log(1e-4), math.log(0.5)))),
                       "betas": [float(g.uniform(0.5, 0.99)), float(g.uniform(0.9, 0.9999))], "eps": 1e-8})
-    for call, (where, value) in zip(calls, _adam(probe, calls)):
+    for call, (where, value) in zip(calls, _adam(probe, calls), strict=True):
         want = adam_change(call["grad"], call["lr"], call["eps"])
         assert np.allclose(value, want, rtol=1e-5, atol=1e-12), _adam_message(
             where, value, call["grad"], call["lr"], call["betas"], call["eps"])
@@ -330,7 +344,7 @@ def adam_step_small_gradients(probe) -> None:
         grad = np.array([0.0, eps, -eps, 3 * eps, -eps / 4, eps / 100, 50 * eps], dtype=np.float32)
         calls.append({"grad": grad[g.permutation(len(grad))], "lr": float(g.uniform(1e-3, 0.1)),
                       "betas": [0.9, 0.999], "eps": eps})
-    for call, (where, value) in zip(calls, _adam(probe, calls)):
+    for call, (where, value) in zip(calls, _adam(probe, calls), strict=True):
         want = adam_change(call["grad"], call["lr"], call["eps"])
         assert np.allclose(value, want, rtol=1e-4, atol=1e-6 * call["lr"]), _adam_message(
             where, value, call["grad"], call["lr"], call["betas"], call["eps"])

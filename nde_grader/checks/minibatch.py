@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from . import rng, seed
+from . import array, field, flag, integer, mapping, pairs, rng, seed, text
 
 
 def dv_closed(c, rho: float):
@@ -54,21 +54,22 @@ def _scaled_slips(c, rho: float) -> dict:
 
 def _scaled(probe, calls: list) -> list:
     out = []
-    for call, got in zip(calls, probe.run("minibatch.scaled", calls=calls)):
+    for call, got in pairs(calls, probe.run("minibatch.scaled", calls=calls), "dv_scaled"):
         c = call["c"]
         where = f"dv_scaled({'an array of ' + str(len(c)) + ' values of c' if isinstance(c, list) else f'{c:.4f}'}, {call['rho']:.4f})"
-        if "raised" in got:
+        if "raised" in mapping(got, where):
             hint = " (math.log works on single numbers only: use np.log)" if isinstance(c, list) else ""
             raise AssertionError(f"{where} raised {got['raised']}{hint}")
         value = got.get("value")
-        assert value is not None, f"{where} must return a number (or an array for an array of c), got a {got['type']}"
+        assert value is not None, f"{where} must return a number (or an array for an array of c), got a {got.get('type')}"
+        value = array(value, where, finite=False)
         if isinstance(c, list):
-            assert np.shape(value) == (len(c),), (
-                f"{where} must return one value per c, shape ({len(c)},), got shape {tuple(np.shape(value))}: "
+            assert value.shape == (len(c),), (
+                f"{where} must return one value per c, shape ({len(c)},), got shape {value.shape}: "
                 "work elementwise, with np.log"
             )
         else:
-            assert np.size(value) == 1, f"{where} must return one number, got shape {tuple(np.shape(value))}"
+            assert value.size == 1, f"{where} must return one number, got shape {value.shape}"
             value = float(np.reshape(value, ()))
         out.append((where, value))
     return out
@@ -84,7 +85,7 @@ def dv_scaled_values(probe) -> None:
         inner = lambda u: lo + (hi - lo) * (0.05 + 0.9 * u)  # noqa: E731 (stay 5% inside the domain)
         calls.append({"c": float(inner(g.random())), "rho": float(rho)})
         calls.append({"c": [float(inner(u)) for u in g.random(4)], "rho": float(rho)})
-    for call, (where, value) in zip(calls, _scaled(probe, calls)):
+    for call, (where, value) in zip(calls, _scaled(probe, calls), strict=True):
         want = dv_closed(call["c"], call["rho"])
         if np.allclose(value, want, rtol=1e-9, atol=1e-12):
             continue
@@ -112,6 +113,10 @@ def dv_scaled_optimum(probe) -> None:
     got = [value for _, value in _scaled(probe, calls)]
     for i, rho in enumerate(rhos):
         at0, at1, below, above = got[4 * i : 4 * i + 4]
+        assert all(math.isfinite(v) for v in (at0, at1, below, above)), (
+            f"dv_scaled at c = 0, 1 and 1 +- {H} for rho = {rho:.4f} gave {[at0, at1, below, above]}: the objective "
+            "is finite there"
+        )
         D = -0.5 * math.log(1 - rho**2)
         assert abs(at0) <= 1e-12, f"dv_scaled(0, {rho:.4f}) = {at0:.6g}: the constant critic 0 has objective 0 - log 1 = 0"
         assert abs(at1 - D) <= 1e-9, (
@@ -154,16 +159,17 @@ def naive_grad_values(probe) -> None:
         k, b, b_ref = int(g.integers(3, 8)), int(g.integers(2, 20)), int(g.integers(2, 20))
         cases.append({"t": g.normal(0.5, 1.0, (k, b)).astype(np.float32),
                       "t_ref": g.normal(-0.5, 1.5, (k, b_ref)).astype(np.float32), "c": c, "m": m, "m_kind": kind})
-    for case, got in zip(cases, probe.run("minibatch.naive", cases=cases)):
+    for case, got in pairs(cases, probe.run("minibatch.naive", cases=cases), "naive_grad"):
         k, b = case["t"].shape
         m_text = "None" if case["m"] is None else (f"torch.tensor({case['m']})" if case["m_kind"] == "tensor" else str(case["m"]))
         where = f"naive_grad(t of shape ({k}, {b}), t_ref of shape {case['t_ref'].shape}, c={case['c']}, m={m_text})"
-        assert "raised" not in got, f"{where} raised {got['raised']}"
+        assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
         value = got.get("value")
         assert value is not None and np.shape(value) == (k,), (
-            f"{where} must return one value per batch, shape ({k},); got a {got['type']} of shape "
-            f"{tuple(got.get('shape', ()))}"
+            f"{where} must return one value per batch, shape ({k},); got a {got.get('type')} of shape "
+            f"{tuple(np.shape(value))}"
         )
+        value = array(value, where, (k,), finite=False)
         want = expected_grads(case["t"], case["t_ref"], case["c"], case["m"])
         if np.allclose(value, want, rtol=1e-4, atol=1e-5):  # float32 sums of a few values of size ~5
             continue
@@ -210,14 +216,19 @@ def naive_grad_bias(probe) -> None:
     got = probe.run("minibatch.bias", rho=BIAS_RHO, k=BIAS_K, size=BIAS_SIZE, check_seed=seed(64))
     grads = {}
     for name, label in (("naive", "naive_grad(t, t_ref)"), ("true_m", "naive_grad(t, t_ref, m=1.0)")):
-        info = got[name]
+        info = mapping(field(got, name, "naive_grad"), label)
         assert "raised" not in info, f"{label} raised {info['raised']} on {BIAS_K} batches of {BIAS_SIZE}"
         value = info.get("value")
         assert value is not None and np.shape(value) == (BIAS_K,), (
-            f"{label} must return one value per batch, shape ({BIAS_K},), got a {info['type']} of shape "
-            f"{tuple(info.get('shape', ()))}"
+            f"{label} must return one value per batch, shape ({BIAS_K},), got a {info.get('type')} of shape "
+            f"{tuple(np.shape(value))}"
         )
-        grads[name] = np.asarray(value, np.float64)
+        value = array(value, label, (BIAS_K,), finite=False)
+        assert np.isfinite(value).all(), (
+            f"{label} gave {int(np.sum(~np.isfinite(value)))} values that are NaN or infinite on {BIAS_K} batches "
+            f"of {BIAS_SIZE} samples of t* at c = 1"
+        )
+        grads[name] = value.astype(np.float64)
     naive, true_m = grads["naive"], grads["true_m"]
     se = naive.std(ddof=1) / math.sqrt(BIAS_K)
     assert naive.mean() > BIAS_BAND * se, (
@@ -260,6 +271,16 @@ def expected_mine_grads(weights: dict, Z, Z_ref, m: float, loss: str = "mine") -
     return {names[k]: p.grad.numpy() for k, p in params.items()}
 
 
+def case_m(case: dict) -> float:
+    """The value of m the harness gives mine_loss: the case's number, or (attached) a + b * mean of
+    e^net(Z_m), computed here in float64."""
+    if not case.get("attached"):
+        return float(np.float32(case["m"]))
+    w = {k: np.asarray(v, np.float64) for k, v in case["weights"].items()}
+    t = np.tanh(np.asarray(case["attached"]["Z_m"], np.float64) @ w["W1"].T + w["b1"]) @ w["W2"].T + w["b2"]
+    return case["attached"]["a"] + case["attached"]["b"] * float(np.exp(t).mean())
+
+
 def _mine_cases(g: np.random.Generator, attached: bool) -> list:
     cases = []
     for n, n_ref in ((7, 5), (12, 16)):
@@ -273,36 +294,50 @@ def _mine_cases(g: np.random.Generator, attached: bool) -> list:
 
 
 def _close(got: dict, want: dict) -> bool:
-    return all(got.get(k) is not None and np.allclose(got[k], v, rtol=1e-4, atol=1e-6) for k, v in want.items())
+    return all(got[k] is not None and np.allclose(got[k], v, rtol=1e-4, atol=1e-6) for k, v in want.items())
+
+
+def _grads(got: dict, want: dict, what: str) -> dict:
+    """The gradients of the small network's parameters (None where a parameter got none), of the shapes of ``want``."""
+    grads = mapping(field(got, "grads", f"mine_loss ({what})"), f"the gradients of mine_loss ({what})")
+    out = {}
+    for name, v in want.items():
+        grad = field(grads, name, f"the gradients of mine_loss ({what})")
+        out[name] = None if grad is None else array(grad, f"the gradient of {name} ({what})", v.shape, finite=False)
+    return out
 
 
 def _mine_run(probe, cases: list, what: str) -> list:
     out = []
-    for case, got in zip(cases, probe.run("minibatch.mine", cases=cases)):
-        assert "raised" not in got, f"mine_loss raised {got['raised']} ({what})"
-        assert got["type"] == "Tensor" and got.get("numel") == 1, (
-            f"mine_loss must return a tensor holding one number, got a {got['type']}"
+    for case, got in pairs(cases, probe.run("minibatch.mine", cases=cases), "mine_loss"):
+        assert "raised" not in mapping(got, f"mine_loss ({what})"), f"mine_loss raised {got['raised']} ({what})"
+        kind = text(field(got, "type", f"mine_loss ({what})"), "the type of what mine_loss returned")
+        assert kind == "Tensor" and integer(field(got, "numel", f"mine_loss ({what})"), "its size") == 1, (
+            f"mine_loss must return a tensor holding one number, got a {kind}"
             + (f" of shape {tuple(got['shape'])}" if "shape" in got else "") + f" ({what})"
         )
-        assert got["requires_grad"], f"the loss is cut off from the network (.item(), .detach() or NumPy?) ({what})"
-        out.append((case, got))
+        assert flag(field(got, "requires_grad", f"mine_loss ({what})"), "requires_grad of the loss"), (
+            f"the loss is cut off from the network (.item(), .detach() or NumPy?) ({what})"
+        )
+        out.append((case, case_m(case), got))
     return out
 
 
 def mine_loss_gradient(probe) -> None:
     """Autograd through mine_loss gives -mean grad t + mean(e^t' grad t') / m on a small network."""
     g = rng(65)
-    for case, got in _mine_run(probe, _mine_cases(g, attached=False), "m a plain tensor"):
-        want = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], got["m"])
-        if _close(got["grads"], want):
+    for case, m, got in _mine_run(probe, _mine_cases(g, attached=False), "m a plain tensor"):
+        want = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], m)
+        grads = _grads(got, want, "m a plain tensor")
+        if _close(grads, want):
             continue
         flipped = {k: -v for k, v in want.items()}
-        batch = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], got["m"], loss="dv")
-        slip = ("its negative: the loss is minimised, so it is -mean t + mean e^t' / m" if _close(got["grads"], flipped)
+        batch = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], m, loss="dv")
+        slip = ("its negative: the loss is minimised, so it is -mean t + mean e^t' / m" if _close(grads, flipped)
                 else "the gradient of -DV on the batch: m must replace the batch's mean of e^t' in the denominator"
-                if _close(got["grads"], batch) else None)
+                if _close(grads, batch) else None)
         raise AssertionError(
-            f"on a small network (batches of {len(case['Z'])} and {len(case['Z_ref'])}, m = {got['m']:.4f}), the gradient "
+            f"on a small network (batches of {len(case['Z'])} and {len(case['Z_ref'])}, m = {m:.4f}), the gradient "
             "of mine_loss is not -mean grad t + mean(e^t' grad t') / m" + (f": it is {slip}" if slip else "")
         )
 
@@ -310,10 +345,10 @@ def mine_loss_gradient(probe) -> None:
 def mine_loss_detached(probe) -> None:
     """With m still connected to the network's graph, the gradient is that of m held fixed."""
     g = rng(66)
-    for case, got in _mine_run(probe, _mine_cases(g, attached=True), "m connected to the network"):
-        want = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], got["m"])
-        assert _close(got["grads"], want), (
-            f"m = {got['m']:.4f} was computed from the network's outputs, and the gradient of mine_loss changed: "
+    for case, m, got in _mine_run(probe, _mine_cases(g, attached=True), "m connected to the network"):
+        want = expected_mine_grads(case["weights"], case["Z"], case["Z_ref"], m)
+        assert _close(_grads(got, want, "m connected to the network"), want), (
+            f"m = {m:.4f} was computed from the network's outputs, and the gradient of mine_loss changed: "
             "gradients flowed through m. Detach it (m.detach()) inside the loss"
         )
 
@@ -327,19 +362,23 @@ def average_update(probe) -> None:
     for alpha in (0.01, 0.2, 0.5):
         calls.append({"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(-0.3, 1.0, int(g.integers(3, 30))).astype(np.float32),
                       "alpha": alpha})
-    for call, got in zip(calls, probe.run("minibatch.average", calls=calls)):
+    for call, got in pairs(calls, probe.run("minibatch.average", calls=calls), "update_average"):
         m_text = "None" if call["m"] is None else f"torch.tensor({call['m']:.4f})"
         where = f"update_average({m_text}, t_ref of {len(call['t_ref'])} values, {call['alpha']})"
-        assert "raised" not in got, f"{where} raised {got['raised']}"
-        assert got["type"] == "Tensor" and got.get("numel") == 1, (
-            f"{where} must return a tensor holding one number, got a {got['type']}"
+        assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
+        kind = text(field(got, "type", where), f"{where}: the type of what it returned")
+        assert kind == "Tensor" and integer(field(got, "numel", where), f"{where}: its size") == 1, (
+            f"{where} must return a tensor holding one number, got a {kind}"
         )
         batch_mean = float(np.exp(np.asarray(call["t_ref"], np.float64)).mean())
         want = batch_mean if call["m"] is None else (1 - call["alpha"]) * call["m"] + call["alpha"] * batch_mean
-        value = float(np.reshape(got["value"], ()))
+        value = array(field(got, "value", where), where, finite=False)
+        value = float(value.reshape(-1)[0]) if value.size == 1 else math.nan
         assert math.isclose(value, want, rel_tol=1e-5, abs_tol=1e-7), (
             f"{where} = {value:.6g}, expected {want:.6g}: "
             + ("the first average is the batch's mean of e^t_ref" if call["m"] is None
                else f"(1 - alpha) m + alpha x (the batch's mean of e^t_ref, here {batch_mean:.6g})")
         )
-        assert not got["requires_grad"], f"{where} carries gradient history: detach it (or compute it under no_grad)"
+        assert not flag(field(got, "requires_grad", where), f"{where}: requires_grad"), (
+            f"{where} carries gradient history: detach it (or compute it under no_grad)"
+        )

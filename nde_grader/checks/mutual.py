@@ -31,7 +31,8 @@ import math
 import numpy as np
 
 from ..reference import t_star
-from . import rng, seed
+from . import array, entries, field, flag, integer, mapping, number, rng, seed, text
+from . import pairs as paired  # this module's own pairs() draws pairs (x, y)
 
 
 def mi(rho: float) -> float:
@@ -60,12 +61,14 @@ def dv(t, t_ref) -> float:
 
 def _shuffled(probe, cases: list, offset: int) -> list:
     out = []
-    for Z, got in zip(cases, probe.run("mutual.shuffle", cases=cases, check_seed=seed(offset))):
+    for Z, got in paired(cases, probe.run("mutual.shuffle", cases=cases, check_seed=seed(offset)), "shuffle_reference"):
         where = f"shuffle_reference(Z of shape {Z.shape})"
-        assert "raised" not in got, f"{where} raised {got['raised']}"
+        assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
         value = got.get("value")
-        assert value is not None, f"{where} must return a tensor, got a {got['type']}"
-        assert value.shape == Z.shape, f"{where} must return the shape of Z, {Z.shape}, not {tuple(value.shape)}"
+        assert value is not None, f"{where} must return a tensor, got a {got.get('type')}"
+        value = array(value, where, finite=False)
+        assert value.shape == Z.shape, f"{where} must return the shape of Z, {Z.shape}, not {value.shape}"
+        assert np.isfinite(value).all(), f"{where} returned values that are NaN or infinite: the pairs of Z are finite"
         out.append((where, value))
     return out
 
@@ -80,7 +83,7 @@ def shuffle_keeps_x(probe) -> None:
     """The first column comes back unchanged, row for row, for data in any order."""
     g = rng(71)
     cases = _orders(g, 0.8, int(g.integers(30, 300))) + [pairs(g, -0.6, 7)]
-    for Z, (where, value) in zip(cases, _shuffled(probe, cases, 71)):
+    for Z, (where, value) in zip(cases, _shuffled(probe, cases, 71), strict=True):
         moved = int(np.sum(value[:, 0] != Z[:, 0]))
         assert moved == 0, (
             f"{where}: {moved} of {len(Z)} values of the first column (X) moved or changed; X stays as it is, row for "
@@ -92,7 +95,7 @@ def shuffle_permutes_y(probe) -> None:
     """The second column holds exactly the values of Z's second column, in another order."""
     g = rng(72)
     cases = _orders(g, 0.7, int(g.integers(30, 300))) + [pairs(g, 0.5, 25)]
-    for Z, (where, value) in zip(cases, _shuffled(probe, cases, 72)):
+    for Z, (where, value) in zip(cases, _shuffled(probe, cases, 72), strict=True):
         assert np.array_equal(np.sort(value[:, 1]), np.sort(Z[:, 1])), (
             f"{where}: the second column does not hold the values of Z's second column: a permutation of them "
             "(not draws with replacement, not new samples) keeps the marginal of Y exactly"
@@ -115,7 +118,7 @@ def shuffle_independent(probe) -> None:
     g = rng(73)
     cases = _orders(g, INDEPENDENT_RHO, INDEPENDENT_N)
     names = ("in random order", "sorted by x", "sorted by y")
-    for order, (where, value) in zip(names, _shuffled(probe, cases, 73)):
+    for order, (where, value) in zip(names, _shuffled(probe, cases, 73), strict=True):
         corr = float(np.corrcoef(value[:, 0].astype(np.float64), value[:, 1].astype(np.float64))[0, 1])
         assert abs(corr) <= INDEPENDENT_TOL, (
             f"{where}, rows {order} (the data have correlation {INDEPENDENT_RHO}): the shuffled pairs have correlation "
@@ -140,7 +143,7 @@ def shuffle_dv(probe) -> None:
     g = rng(74)
     cases = [pairs(g, DV_RHO, DV_N) for _ in range(DV_SETS)]
     errors = []
-    for Z, (_, value) in zip(cases, _shuffled(probe, cases, 74)):
+    for Z, (_, value) in zip(cases, _shuffled(probe, cases, 74), strict=True):
         errors.append(dv(t_star(Z.astype(np.float64), DV_RHO), t_star(value.astype(np.float64), DV_RHO)) - mi(DV_RHO))
     median = float(np.median(errors))
     assert abs(median - DV_BIAS) <= DV_TOL, (
@@ -154,22 +157,30 @@ def shuffle_dv(probe) -> None:
 
 def _run(probe, name: str, cases: list, label) -> list:
     out = []
-    for case, got in zip(cases, probe.run("mutual.values", name=name, cases=cases)):
+    for case, got in paired(cases, probe.run("mutual.values", name=name, cases=cases), name):
         where = label(case)
-        assert "raised" not in got, f"{where} raised {got['raised']}"
-        value = got.get("value")
-        assert value is not None and np.size(value) == 1, (
-            f"{where} must return one number, got a {got['type']}" + (f" of shape {tuple(got['shape'])}" if "shape" in got else "")
-        )
-        out.append((case, where, float(np.reshape(value, ())), got))
+        out.append((case, where, _one_number(got, where), got))
     return out
 
 
-def _connected(got: dict, where: str) -> None:
-    assert got["type"] == "Tensor" and got.get("numel") == 1, (
-        f"{where} must return a tensor holding one number (a network is trained with it), got a {got['type']}"
+def _one_number(got, where: str) -> float:
+    """The number an estimator returned, NaN and infinities included (the callers word those)."""
+    assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
+    value = got.get("value")
+    assert value is not None and not isinstance(value, np.ndarray), (
+        f"{where} must return one number, got a {got.get('type')}" + (f" of shape {tuple(got['shape'])}" if "shape" in got else "")
     )
-    assert got["requires_grad"], f"{where} is cut off from the critic's values (.item(), .detach() or NumPy?)"
+    return number(value, where, finite=False)
+
+
+def _connected(got: dict, where: str) -> None:
+    kind = text(field(got, "type", where), f"{where}: the type of what it returned")
+    assert kind == "Tensor" and integer(field(got, "numel", where), f"{where}: its size") == 1, (
+        f"{where} must return a tensor holding one number (a network is trained with it), got a {kind}"
+    )
+    assert flag(field(got, "requires_grad", where), f"{where}: requires_grad"), (
+        f"{where} is cut off from the critic's values (.item(), .detach() or NumPy?)"
+    )
 
 
 def nwj_expected(t, t_ref) -> float:
@@ -216,7 +227,7 @@ def nwj_below_dv(probe) -> None:
                                (g.normal(0, spread, int(g.integers(5, 200))) + shift).astype(np.float32)]})
     for case, where, value, _ in _run(probe, "nwj", cases, _nwj_label):
         bound = dv(*case["args"])
-        assert value <= bound + 1e-4 * (1 + abs(bound)), (
+        assert math.isfinite(value) and value <= bound + 1e-4 * (1 + abs(bound)), (
             f"{where} = {value:.6g}, above DV = {bound:.6g} of the same values: NWJ is never above DV, since "
             "log mean e^t' <= mean e^(t' - 1). Is the logarithm gone, and the -1 there?"
         )
@@ -243,7 +254,7 @@ def infonce_bound(probe) -> None:
     for case, where, value, _ in _run(probe, "infonce", cases, _nce_label):
         K = len(case["args"][0])
         if case["kind"] == "random":
-            assert value <= math.log(K) + 1e-4, (
+            assert math.isfinite(value) and value <= math.log(K) + 1e-4, (
                 f"{where} = {value:.5f}, above log K = {math.log(K):.5f}: each term log(e^S_ii / mean_j e^S_ij) is at most "
                 "log K. Is the log-sum-exp over the whole row, the diagonal included, and the average over the rows?"
             )
@@ -263,8 +274,8 @@ def infonce_invariance(probe) -> None:
         shift = g.normal(0, 10, (K, 1)) if K != 8 else g.choice([-1.0, 1.0], (K, 1)) * g.uniform(100, 120, (K, 1))
         cases += [{"args": [S.astype(np.float32)]}, {"args": [(S + shift).astype(np.float32)]}]  # e^100 overflows float32
     got = _run(probe, "infonce", cases, _nce_label)
-    for (case, where, plain, _), (_, _, shifted, _) in zip(got[::2], got[1::2]):
-        assert math.isfinite(shifted) and abs(plain - shifted) <= 1e-4 * (1 + abs(plain)), (
+    for (case, where, plain, _), (_, _, shifted, _) in zip(got[::2], got[1::2], strict=True):
+        assert math.isfinite(plain) and math.isfinite(shifted) and abs(plain - shifted) <= 1e-4 * (1 + abs(plain)), (
             f"{where}: adding a number g(x_i) to each row i changed InfoNCE from {plain:.5f} to {shifted:.5f}; it adds "
             "the same to S_ii and to the log-sum-exp of row i. Is the log-sum-exp over each row (dim=1), computed "
             "with logsumexp (e^S overflows float32 beyond S = 88)?"
@@ -291,7 +302,7 @@ def infonce_optimal(probe) -> None:
     want = [infonce_expected(case["args"][0]) for case, *_ in got]
     values = [value for _, _, value, _ in got]
     worst = int(np.argmax(np.abs(np.subtract(values, want))))
-    assert all(math.isclose(v, w, rel_tol=1e-5, abs_tol=1e-4) for v, w in zip(values, want)), (
+    assert all(math.isclose(v, w, rel_tol=1e-5, abs_tol=1e-4) for v, w in zip(values, want, strict=True)), (
         f"on score matrices of t* at rho = {NCE_RHO}, K = {NCE_K}: one gave {values[worst]:.5f}, the formula "
         f"mean_i (S_ii - logsumexp_j S_ij) + log K gives {want[worst]:.5f} (averages: yours {np.mean(values):.3f}, "
         f"expected {np.mean(want):.3f}, about 2.29, below log K = {math.log(NCE_K):.3f} and I = {mi(NCE_RHO):.3f})"
@@ -356,11 +367,8 @@ def smile_variance(probe) -> None:
     got = probe.run("mutual.smile_spread", rho=SPREAD_RHO, sets=SPREAD_SETS, n=SPREAD_N, tau=SPREAD_TAU,
                     check_seed=seed(offset))
     where = f"smile(t*(Z), t*(Z'), {SPREAD_TAU}) on {SPREAD_SETS} data sets"
-    assert "raised" not in got, f"{where} raised {got['raised']}"
-    values = []
-    for info in got["results"]:
-        assert info.get("value") is not None and np.size(info["value"]) == 1, f"{where}: it returned a {info['type']}"
-        values.append(float(np.reshape(info["value"], ())))
+    assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
+    values = [_one_number(info, where) for info in entries(field(got, "results", where), SPREAD_SETS, where)]
     Z, Z_ref = (a.double().numpy() for a in draw_sets(SPREAD_RHO, SPREAD_SETS, SPREAD_N, seed(offset)))
     dvs = [dv(t_star(Z[s], SPREAD_RHO), t_star(Z_ref[s], SPREAD_RHO)) for s in range(SPREAD_SETS)]
     sd_smile, sd_dv = float(np.std(values)), float(np.std(dvs))

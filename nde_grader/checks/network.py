@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from . import rng, seed
+from . import array, dims, entries, field, flag, integer, mapping, pairs, rng, seed, text
 
 # (input_size, hidden_size) other than the notebook's own 2-100.
 SHAPES = [(2, 100), (3, 7), (5, 16), (1, 4)]
@@ -41,34 +41,43 @@ LAYERS = ("fc1", "fc2", "fc3")
 
 def _check_layers(layers: dict, where: str, expected: dict | None = None) -> None:
     for name in LAYERS:
-        info = layers[name]
-        assert info["type"] == "Linear", f"{where}: net.{name} must be an nn.Linear layer, got {info['type']}"
+        info = field(layers, name, f"{where}: the layers")
+        kind = text(field(info, "type", f"{where}: net.{name}"), f"{where}: the type of net.{name}")
+        assert kind == "Linear", f"{where}: net.{name} must be an nn.Linear layer, got {kind}"
         if expected:
             n_in, n_out = expected[name]
-            assert (info["n_in"], info["n_out"]) == (n_in, n_out), (
-                f"{where}: {name} maps {info['n_in']} inputs to {info['n_out']} outputs, expected {n_in} -> {n_out}"
+            got_in = integer(field(info, "n_in", f"{where}: net.{name}"), f"{where}: the inputs of net.{name}")
+            got_out = integer(field(info, "n_out", f"{where}: net.{name}"), f"{where}: the outputs of net.{name}")
+            assert (got_in, got_out) == (n_in, n_out), (
+                f"{where}: {name} maps {got_in} inputs to {got_out} outputs, expected {n_in} -> {n_out}"
             )
-            assert info["bias"], f"{where}: {name} must have a bias"
+            assert flag(field(info, "bias", f"{where}: net.{name}"), f"{where}: whether {name} has a bias"), (
+                f"{where}: {name} must have a bias"
+            )
 
 
 def structure(probe) -> None:
     """fc1, fc2, fc3 are nn.Linear of the right shapes for several sizes; N inputs give an (N, 1) output."""
     configs = [None] + [list(s) for s in SHAPES]
-    for config, info in zip(configs, probe.run("network.build", configs=configs, check_seed=seed(1))):
+    for config, info in pairs(configs, probe.run("network.build", configs=configs, check_seed=seed(1)), "Net"):
         input_size, hidden_size = (2, 100) if config is None else config
         where = f"Net(input_size={input_size}, hidden_size={hidden_size})"
-        assert info["module"], f"Net must be a subclass of nn.Module, got {info['type']}"
-        expected = {"fc1": (input_size, hidden_size), "fc2": (hidden_size, hidden_size), "fc3": (hidden_size, 1)}
-        _check_layers(info["layers"], where, expected)
-        expected_params = sum(a * b + b for a, b in expected.values())
-        assert info["n_params"] == expected_params, (
-            f"{where} has {info['n_params']} parameters, expected {expected_params} (fc1, fc2, fc3 and nothing else)"
+        assert flag(field(info, "module", where), f"{where}: whether it is a module"), (
+            f"Net must be a subclass of nn.Module, got {info.get('type')}"
         )
-        for n, out in zip((1, 13), info["outputs"]):
-            assert out["type"] == "Tensor", f"forward must return a tensor, got {out['type']}"
-            assert tuple(out["shape"]) == (n, 1), (
-                f"{where}: an input of shape ({n}, {input_size}) gave an output of shape {tuple(out['shape'])}, "
-                f"expected ({n}, 1)"
+        expected = {"fc1": (input_size, hidden_size), "fc2": (hidden_size, hidden_size), "fc3": (hidden_size, 1)}
+        _check_layers(field(info, "layers", where), where, expected)
+        expected_params = sum(a * b + b for a, b in expected.values())
+        n_params = integer(field(info, "n_params", where), f"{where}: the number of parameters")
+        assert n_params == expected_params, (
+            f"{where} has {n_params} parameters, expected {expected_params} (fc1, fc2, fc3 and nothing else)"
+        )
+        for n, out in pairs((1, 13), field(info, "outputs", where), f"{where}: the outputs"):
+            kind = text(field(out, "type", f"{where}: the output"), f"{where}: the type of the output")
+            assert kind == "Tensor", f"forward must return a tensor, got {kind}"
+            shape = dims(field(out, "shape", f"{where}: the output"), f"{where}: the shape of the output")
+            assert shape == (n, 1), (
+                f"{where}: an input of shape ({n}, {input_size}) gave an output of shape {shape}, expected ({n}, 1)"
             )
 
 
@@ -127,12 +136,15 @@ def activation(probe) -> None:
     params = _fixed_parameters(g)
     z = g.uniform(-3, 3, size=(64, 2)).astype(np.float32)
     got = probe.run("network.forward", params=[list(p) for p in params], z=z, check_seed=seed(2))
-    _check_layers(got["layers"], "Net()")
-    for name, (W, _) in zip(LAYERS, params):
-        shape = tuple(got["layers"][name]["weight_shape"])
+    layers = field(got, "layers", "Net()")
+    _check_layers(layers, "Net()")
+    for name, (W, _) in zip(LAYERS, params, strict=True):
+        shape = dims(field(layers[name], "weight_shape", f"Net(): net.{name}"), f"Net(): the weights of {name}")
         assert shape == W.shape, f"Net(): the weights of {name} have shape {shape}, expected {W.shape}"
-    assert got["output"]["type"] == "Tensor", f"forward must return a tensor, got {got['output']['type']}"
-    value = np.asarray(got["output"]["value"]).reshape(-1)
+    output = field(got, "output", "Net()")
+    kind = text(field(output, "type", "the output of Net()"), "the type of the output of Net()")
+    assert kind == "Tensor", f"forward must return a tensor, got {kind}"
+    value = array(field(output, "value", "the output of Net()"), "the output of Net()", finite=False).reshape(-1)
     expected = _forward(z.astype(np.float64), params, _elu, _elu).reshape(-1)
     assert value.size == expected.size, f"forward returned {value.size} numbers for {len(z)} inputs"
     if np.allclose(value, expected, rtol=1e-4, atol=1e-4):
@@ -150,11 +162,21 @@ def activation(probe) -> None:
 
 
 def _initial(probe) -> list[dict]:
-    layers = probe.run("network.init", sigmas=list(SIGMAS), check_seed=seed(10))
-    for sigma, net in zip(SIGMAS, layers):
+    """For each sigma, the initial weights and biases of each layer (biases None where there are none)."""
+    out = []
+    for sigma, net in pairs(SIGMAS, probe.run("network.init", sigmas=list(SIGMAS), check_seed=seed(10)), "Net"):
+        layers = {}
         for name in LAYERS:
-            assert "weight" in net[name], f"Net(sigma={sigma}): net.{name} must be an nn.Linear layer"
-    return layers
+            where = f"Net(sigma={sigma}): net.{name}"
+            layer = field(net, name, f"Net(sigma={sigma})")
+            assert "weight" in mapping(layer, where), f"{where} must be an nn.Linear layer"
+            weight = array(layer["weight"], f"{where}.weight", (None, None), finite=False)
+            assert weight.size >= 2, f"{where}.weight holds {weight.size} numbers: too few to tell how they were drawn"
+            bias = field(layer, "bias", where)
+            bias = None if bias is None else array(bias, f"{where}.bias", (weight.shape[0],))
+            layers[name] = {"weight": weight, "bias": bias}
+        out.append(layers)
+    return out
 
 
 def initialisation_z_scores(layers: list[dict]) -> dict[str, float]:
@@ -173,7 +195,7 @@ def initialisation_z_scores(layers: list[dict]) -> dict[str, float]:
     Each value is therefore about standard normal when the answer is right.
     """
     out = {}
-    for sigma, net in zip(SIGMAS, layers):
+    for sigma, net in zip(SIGMAS, layers, strict=True):
         for name in LAYERS:
             w = np.asarray(net[name]["weight"], dtype=np.float64).reshape(-1)
             m = w.size
@@ -189,7 +211,7 @@ def initialisation_z_scores(layers: list[dict]) -> dict[str, float]:
 def initialisation(probe) -> None:
     """Weights are N(0, sigma^2) samples for several sigma (the argument is used); biases are exactly 0."""
     layers = _initial(probe)
-    for sigma, net in zip(SIGMAS, layers):
+    for sigma, net in zip(SIGMAS, layers, strict=True):
         for name in LAYERS:
             bias = net[name]["bias"]
             nonzero = 0 if bias is None else int(np.count_nonzero(bias))

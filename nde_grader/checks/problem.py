@@ -15,7 +15,7 @@ import numpy as np
 
 from ..reference import ground_truth as _reference_truth
 from ..reference import t_star as _reference_t_star
-from . import rng, seed
+from . import CHANGED, array, dims, entries, field, mapping, number, pairs, rng, seed, text
 
 Z_TOL = 5.0
 """How many standard deviations a sample statistic may stray from its expected value."""
@@ -41,18 +41,29 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _draws(probe, calls: list, offset: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(Z, Z_ref) of each call of draw_samples, after checking they are two float arrays."""
+    """(Z, Z_ref) of each call of draw_samples, after checking they are two arrays of finite numbers."""
+    asked = [call for call in calls if call != "move"]
     out = []
-    for got in probe.run("problem.draw", calls=calls, check_seed=seed(offset)):
-        assert got["parts"] is not None and len(got["parts"]) == 2, (
-            f"draw_samples must return a tuple (Z, Z_ref), got a {got['type']}"
-            + (f" of length {len(got['parts'])}" if got["parts"] is not None else "")
+    for call, got in pairs(asked, probe.run("problem.draw", calls=calls, check_seed=seed(offset)), "draw_samples"):
+        parts = field(got, "parts", "draw_samples")
+        assert isinstance(parts, list) and len(parts) == 2, (
+            f"draw_samples must return a tuple (Z, Z_ref), got a {got.get('type')}"
+            + (f" of length {len(parts)}" if isinstance(parts, list) else "")
         )
         arrays = []
-        for name, part in zip(("Z", "Z_ref"), got["parts"]):
-            assert part["type"] == "ndarray", f"{name} must be a NumPy array, got {part['type']}"
-            assert "array" in part, f"{name} must hold numbers, got an array of dtype {part['dtype']}"
-            arrays.append(part["array"])
+        for name, part in zip(("Z", "Z_ref"), parts, strict=True):
+            part_kind = text(field(part, "type", name), f"the type of {name}")
+            assert part_kind == "ndarray", f"{name} must be a NumPy array, got {part_kind}"
+            assert "array" in part, f"{name} must hold numbers, got an array of dtype {field(part, 'dtype', name)}"
+            value = array(part["array"], name, finite=False)
+            assert value.shape == dims(field(part, "shape", name), f"the shape of {name}"), (
+                f"{name}: the shape sent back does not match the array's: {CHANGED}"
+            )
+            assert np.isfinite(value).all(), (
+                f"draw_samples{tuple(call)}: {name} holds {int(np.sum(~np.isfinite(value)))} values that are NaN "
+                "or infinite; samples of a normal distribution are finite numbers"
+            )
+            arrays.append(value)
         out.append(tuple(arrays))
     return out
 
@@ -65,7 +76,7 @@ def samples_shapes(probe) -> None:
     g = rng(11)
     sizes = ((5, 8), (13, 3), (1, 1), (200, 100))
     calls = [[float(g.uniform(-0.95, 0.95)), n, n_ref, int(g.integers(2**31))] for n, n_ref in sizes]
-    for (n, n_ref), (Z, Z_ref) in zip(sizes, _draws(probe, calls, 11)):
+    for (n, n_ref), (Z, Z_ref) in zip(sizes, _draws(probe, calls, 11), strict=True):
         assert Z.shape == (n, 2), f"with n = {n}, Z must have shape ({n}, 2), got {Z.shape}"
         assert Z_ref.shape == (n_ref, 2), f"with n_ref = {n_ref}, Z_ref must have shape ({n_ref}, 2), got {Z_ref.shape}"
         for name, a in (("Z", Z), ("Z_ref", Z_ref)):
@@ -92,7 +103,7 @@ def samples_moments(probe) -> None:
     g = rng(13)
     rhos = (float(g.uniform(0.5, 0.95)), float(g.uniform(-0.95, -0.5)))
     calls = [[rho, n, n_ref, int(g.integers(2**31))] for rho in rhos]
-    for rho, (Z, Z_ref) in zip(rhos, _draws(probe, calls, 13)):
+    for rho, (Z, Z_ref) in zip(rhos, _draws(probe, calls, 13), strict=True):
         for name, a, m, r in (("Z", Z, n, rho), ("Z_ref", Z_ref, n_ref, 0.0)):
             for i, coord in enumerate("XY" if name == "Z" else ("X'", "Y'")):
                 # sd of a sample mean of N(0, 1): 1/sqrt(m)
@@ -144,7 +155,7 @@ def samples_independent(probe) -> None:
     calls += [[rho, SHARED_N, SHARED_N, int(g.integers(2**31))] for rho in rhos]
     draws = _draws(probe, calls, 14)
     hint = "did both come from one random stream?"
-    for rho, (Z, Z_ref) in zip(rhos, draws[:2]):
+    for rho, (Z, Z_ref) in zip(rhos, draws[:2], strict=True):
         for i, a in enumerate("XY"):
             for j, b in enumerate(("X'", "Y'")):
                 # the sample correlation of two independent normal samples of size n
@@ -157,7 +168,7 @@ def samples_independent(probe) -> None:
                 m = len(a)
                 _within(_corr(a, b), 0.0, 1 / math.sqrt(m - 1),
                         f"rho = {rho:.3f}: correlation of Z with Z_ref when {name} is shifted by {k} numbers ({hint})")
-    for rho, (Z, Z_ref) in zip(rhos, draws[2:]):
+    for rho, (Z, Z_ref) in zip(rhos, draws[2:], strict=True):
         shared = _shared_fraction(Z, Z_ref, rho)
         assert shared < SHARED_FRACTION, (
             f"rho = {rho:.3f}: {shared:.0%} of the rows of Z_ref are random vectors that Z was made from "
@@ -173,7 +184,20 @@ def _truth(rho):
 
 
 def _values(probe, calls):
-    return probe.run("problem.truth", calls=calls)
+    return entries(probe.run("problem.truth", calls=calls), len(calls), "ground_truth")
+
+
+def _one_number(result, what: str) -> float:
+    """The number ground_truth returned: a number, or an array holding one (NaN when it returned neither,
+    which fails every comparison)."""
+    if "value" not in mapping(result, what):
+        return math.nan
+    value = result["value"]
+    if isinstance(value, np.ndarray):
+        value = array(value, what, finite=False)
+        assert value.size == 1, f"{what} must return one number, got an array of shape {value.shape}"
+        return float(value.reshape(-1)[0])
+    return number(value, what, finite=False)
 
 
 def ground_truth_values(probe) -> None:
@@ -182,20 +206,24 @@ def ground_truth_values(probe) -> None:
     rhos = [*g.uniform(-0.99, -0.05, 3), *g.uniform(0.05, 0.99, 3)]
     grid = g.uniform(-0.99, 0.99, size=(3, 4))
     got = _values(probe, [["float", float(r)] for r in rhos] + [["array", grid]])
-    for rho, result in zip(rhos, got):
-        assert "raised" not in result, f"ground_truth({rho:.4f}) raised {result['raised']}"
+    for rho, result in zip(rhos, got[:-1], strict=True):
+        assert "raised" not in mapping(result, "ground_truth"), f"ground_truth({rho:.4f}) raised {result['raised']}"
         assert "value" in result and np.ndim(result["value"]) == 0, (
             f"ground_truth({rho:.4f}) must return a number, got a {result.get('type', 'array')}"
         )
-        value = float(result["value"])
+        value = _one_number(result, f"ground_truth({rho:.4f})")
         assert math.isclose(value, _truth(rho), rel_tol=1e-9, abs_tol=1e-12), (
             f"ground_truth({rho:.4f}) = {value:.6g}, expected -1/2 log(1 - rho^2) = {_truth(rho):.6g}"
         )
-    result = got[-1]
+    result = mapping(got[-1], "ground_truth")
     assert "raised" not in result, (
         f"ground_truth must work on NumPy arrays (use np.log, not math.log): it raised {result['raised']}"
     )
-    value = np.asarray(result.get("value"))
+    assert "value" in result and isinstance(result["value"], np.ndarray), (
+        f"ground_truth of an array of shape {grid.shape} must return an array of that shape, got a "
+        f"{result.get('type', 'number')}"
+    )
+    value = array(result["value"], "ground_truth of an array", finite=False)
     assert value.shape == grid.shape, f"ground_truth of an array of shape {grid.shape} must have that shape, got {value.shape}"
     assert np.allclose(value, _truth(grid), rtol=1e-9, atol=1e-12), "ground_truth is wrong for some entries of an array"
 
@@ -203,10 +231,10 @@ def ground_truth_values(probe) -> None:
 def ground_truth_zero(probe) -> None:
     """Uncorrelated samples: ground_truth(0) is 0 (P_Z = P_Z' then)."""
     calls = [["int", 0], ["float", 0.0], ["float64", 0.0]]
-    for (kind, _), result in zip(calls, _values(probe, calls)):
-        assert "raised" not in result, f"ground_truth(0) ({kind}) raised {result['raised']}"
-        value = float(np.asarray(result.get("value", np.nan)).reshape(-1)[0]) if "value" in result else math.nan
-        assert value == 0 or abs(value) < 1e-12, (
+    for (kind, _), result in pairs(calls, _values(probe, calls), "ground_truth"):
+        assert "raised" not in mapping(result, "ground_truth"), f"ground_truth(0) ({kind}) raised {result['raised']}"
+        value = _one_number(result, f"ground_truth(0) ({kind})")
+        assert abs(value) < 1e-12, (
             f"ground_truth(0) ({kind}) = {value}: for rho = 0 the two distributions are equal, D = 0"
         )
 
@@ -214,9 +242,9 @@ def ground_truth_zero(probe) -> None:
 def ground_truth_positive(probe) -> None:
     """ground_truth(rho) > 0 for every rho != 0 in (-1, 1): a divergence is never negative."""
     rhos = [*np.linspace(-0.999, -0.01, 12), *np.linspace(0.01, 0.999, 12)]
-    for rho, result in zip(rhos, _values(probe, [["float", float(r)] for r in rhos])):
-        assert "raised" not in result, f"ground_truth({rho:.3f}) raised {result['raised']}"
-        value = float(np.asarray(result.get("value", np.nan)).reshape(-1)[0]) if "value" in result else math.nan
+    for rho, result in pairs(rhos, _values(probe, [["float", float(r)] for r in rhos]), "ground_truth"):
+        assert "raised" not in mapping(result, "ground_truth"), f"ground_truth({rho:.3f}) raised {result['raised']}"
+        value = _one_number(result, f"ground_truth({rho:.3f})")
         assert value > 0 and math.isfinite(value), (
             f"ground_truth({rho:.3f}) = {value:.4g}: a KL divergence is >= 0, and > 0 when the distributions differ"
         )
@@ -262,7 +290,16 @@ def _explain(got: np.ndarray, Z: np.ndarray, rho: float, tol: float = 1e-6) -> s
 
 
 def _critic(probe, calls: list) -> list:
-    return probe.run("problem.critic", calls=calls)
+    return entries(probe.run("problem.critic", calls=calls), len(calls), "t_star")
+
+
+def _critic_values(got, n: int, what: str) -> np.ndarray | None:
+    """The values t_star returned, when they are one number per row (None when it returned something else)."""
+    value = mapping(got, what).get("value")
+    if value is None:
+        return None
+    value = array(value, what, finite=False)
+    return value if value.shape == (n,) else None
 
 
 def t_star_values(probe) -> None:
@@ -270,13 +307,15 @@ def t_star_values(probe) -> None:
     g = rng(31)
     rhos = [float(r) for r in (*g.uniform(0.05, 0.97, 3), *g.uniform(-0.97, -0.05, 2))]
     calls = [{"Z": _points(g, int(g.integers(20, 60))), "rho": rho, "kind": "numpy"} for rho in rhos]
-    for call, got in zip(calls, _critic(probe, calls)):
+    for call, got in pairs(calls, _critic(probe, calls), "t_star"):
         Z, rho, n = call["Z"], call["rho"], len(call["Z"])
-        assert "raised" not in got, f"t_star(Z, {rho:.4f}) for a NumPy array Z of shape ({n}, 2) raised {got['raised']}"
-        value = got.get("value")
-        assert value is not None and value.shape == (n,), (
+        assert "raised" not in mapping(got, "t_star"), (
+            f"t_star(Z, {rho:.4f}) for a NumPy array Z of shape ({n}, 2) raised {got['raised']}"
+        )
+        value = _critic_values(got, n, "t_star(Z, rho)")
+        assert value is not None, (
             f"t_star(Z, rho) for Z of shape ({n}, 2) must return one number per row, shape ({n},); "
-            f"got a {got['type']} of shape {tuple(got['shape'])}"
+            f"got a {got.get('type')} of shape {tuple(np.shape(got.get('value')))}"
         )
         want = _reference_t_star(Z, rho)
         if not np.allclose(value, want, rtol=1e-9, atol=1e-9):
@@ -289,8 +328,9 @@ def t_star_values(probe) -> None:
 
 # t_star_tensors compares the result on a float32 tensor with the student's own result on
 # the same points as a float64 array, so that a wrong formula loses the points of
-# t_star_values only. float32: terms of t* up to ~100 cancel to rounding of ~1e-5;
-# 1e-3 + 1e-4 relative is a wide margin.
+# t_star_values only; where the array gave no finite values of shape (N,), the tensor's are
+# compared with the closed form instead. float32: terms of t* up to ~100 cancel to rounding
+# of ~1e-5; 1e-3 + 1e-4 relative is a wide margin.
 TENSOR_ATOL, TENSOR_RTOL = 1e-3, 1e-4
 
 
@@ -304,21 +344,27 @@ def t_star_tensors(probe) -> None:
         Z = _points(g, n).astype(np.float32).astype(np.float64)  # the same points in both precisions
         calls += [{"Z": Z, "rho": rho, "kind": "torch"}, {"Z": Z, "rho": rho, "kind": "numpy"}]
     got = _critic(probe, calls)
-    for call, on_tensor, on_array in zip(calls[::2], got[::2], got[1::2]):
+    for call, on_tensor, on_array in zip(calls[::2], got[::2], got[1::2], strict=True):
         rho, n = call["rho"], len(call["Z"])
-        assert "raised" not in on_tensor, (
+        assert "raised" not in mapping(on_tensor, "t_star"), (
             f"t_star(Z, {rho:.4f}) for a float32 tensor Z of shape ({n}, 2) raised {on_tensor['raised']}: use "
             "arithmetic on Z[:, 0] and Z[:, 1], which works on tensors as on arrays (notebook 04 passes tensors)"
         )
-        assert on_tensor["type"] == "Tensor", (
-            f"t_star(Z, rho) for a tensor Z must return a tensor (notebook 04 calls it on tensors), got a {on_tensor['type']}"
+        kind = text(field(on_tensor, "type", "t_star"), "the type of what t_star returned")
+        assert kind == "Tensor", (
+            f"t_star(Z, rho) for a tensor Z must return a tensor (notebook 04 calls it on tensors), got a {kind}"
         )
-        assert tuple(on_tensor["shape"]) == (n,), (
-            f"for a tensor Z of shape ({n}, 2) the result must have shape ({n},), got {tuple(on_tensor['shape'])}"
-        )
-        value, reference = on_tensor.get("value"), on_array.get("value")
-        if reference is None or reference.shape != (n,):
-            continue  # t_star is wrong on arrays: t_star_values says so
-        assert value is not None and np.allclose(value, reference, rtol=TENSOR_RTOL, atol=TENSOR_ATOL), (
-            f"t_star(Z, {rho:.4f}) gives other values for a tensor Z than for the same points as a NumPy array"
+        shape = dims(field(on_tensor, "shape", "t_star"), "the shape of what t_star returned")
+        assert shape == (n,), f"for a tensor Z of shape ({n}, 2) the result must have shape ({n},), got {shape}"
+        value = array(field(on_tensor, "value", "t_star"), "t_star of a tensor", (n,), finite=False)
+        reference = None if "raised" in mapping(on_array, "t_star") else _critic_values(on_array, n, "t_star of an array")
+        if reference is not None and np.isfinite(reference).all():
+            assert np.allclose(value, reference, rtol=TENSOR_RTOL, atol=TENSOR_ATOL), (
+                f"t_star(Z, {rho:.4f}) gives other values for a tensor Z than for the same points as a NumPy array"
+            )
+            continue
+        # no values on the array to compare with (t_star_values takes those points): the closed form instead
+        assert np.allclose(value, _reference_t_star(call["Z"], rho), rtol=TENSOR_RTOL, atol=TENSOR_ATOL), (
+            f"t_star(Z, {rho:.4f}) for a tensor Z is not log p(z)/q(z) (and for the same points as a NumPy array "
+            "it gave no values to compare with)"
         )

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..reference import ground_truth as truth
-from . import rng, seed
+from . import CHANGED, entries, field, flag, integer, mapping, number, rng, seed, text
 
 # trainer_accuracy: the problem and the training budget (scripts/trainer_tolerance.py).
 ACCURACY_RHO = 0.7  # the notebooks draw rho in [0.81, 1): a correlation no student saw
@@ -59,12 +59,42 @@ def _train(probe, offset: int, n_test: int = 20, **kwargs) -> dict:
                      held_out=held_out, **kwargs)
 
 
+def _returned(got: dict, epochs: list) -> list:
+    """What each call of step returned (one per call): a number, or the record of another type."""
+    return entries(field(got, "returned", "step"), len(epochs), "the values step returned")
+
+
+def _estimate(value, what: str) -> float:
+    """A value step returned, which must be a Python float (or int)."""
+    assert isinstance(value, (int, float)) and not isinstance(value, bool), (
+        f"step must return the estimate as a Python float (use .item()), got {value}"
+    )
+    return number(value, what, finite=False)
+
+
+def _indices(rows, what: str) -> list[int]:
+    assert isinstance(rows, list), f"{what}: expected a list of sample numbers, got a {type(rows).__name__}"
+    return [integer(i, what) for i in rows]
+
+
+def _batches(got: dict) -> list[tuple[list[int], list[int]]]:
+    """The rows of Z and of Z' in each batch the network got while training."""
+    out = []
+    batches = field(got, "batches", "the trainer")
+    assert isinstance(batches, list), f"the trainer's batches: expected a list, got a {type(batches).__name__}"
+    for batch in batches:
+        rows_Z, rows_ref = entries(batch, 2, "a training batch")
+        out.append((_indices(rows_Z, "the samples of Z in a batch"),
+                    _indices(rows_ref, "the samples of Z' in a batch")))
+    return out
+
+
 def trainer_batches(probe) -> None:
     """Each epoch feeds the network every sample of Z and of Z' exactly once, in k batches, in a new order."""
-    got = _train(probe, 11)
+    batches = _batches(_train(probe, 11))
     epochs = sum(EPOCHS)
-    seen_Z = [i for rows, _ in got["batches"] for i in rows]
-    seen_ref = [i for _, rows in got["batches"] for i in rows]
+    seen_Z = [i for rows, _ in batches for i in rows]
+    seen_ref = [i for _, rows in batches for i in rows]
     for name, seen, size in (("Z", seen_Z, N), ("Z'", seen_ref, N_REF)):
         assert len(seen) == epochs * size, (
             f"in {epochs} epochs (n = {N}, n' = {N_REF}, {K} batches each) the network saw {len(seen)} samples "
@@ -79,7 +109,7 @@ def trainer_batches(probe) -> None:
                 "permutation (index with the batch counter, not the epoch counter)"
             )
         assert seen[:size] != seen[size : 2 * size], f"two epochs fed {name} in the same order: permute every epoch"
-    batches_Z = sum(bool(rows) for rows, _ in got["batches"])
+    batches_Z = sum(bool(rows) for rows, _ in batches)
     assert batches_Z == epochs * K, (
         f"the network got {batches_Z} training batches of Z in {epochs} epochs of {K} iterations, expected {epochs * K}"
     )
@@ -89,19 +119,26 @@ def trainer_steps(probe) -> None:
     """Adam, with the keyword arguments given, steps once per batch on the gradient of that batch's loss alone."""
     lr = 2e-3
     got = _train(probe, 12, watch_steps=True, lr=lr)
-    assert got["watched"], f"the trainer's optimizer must be a torch.optim optimizer, got {got['optimizer']}"
-    assert got["optimizer"] == "Adam", f"the trainer must train with torch.optim.Adam, got {got['optimizer']}"
-    assert got["lr"] and all(math.isclose(float(x), lr) for x in got["lr"]), (
-        f"DVTrainer(..., lr={lr}) built an optimiser with lr = {got['lr']}: pass the keyword arguments on to Adam"
+    optimizer = text(field(got, "optimizer", "the trainer"), "the type of the trainer's optimizer")
+    assert flag(field(got, "watched", "the trainer"), "whether the optimizer was watched"), (
+        f"the trainer's optimizer must be a torch.optim optimizer, got {optimizer}"
     )
-    steps, epochs = got["steps"], sum(EPOCHS)
-    assert len(steps) == epochs * K, (
-        f"the optimiser stepped {len(steps)} times in {epochs} epochs of {K} iterations, expected {epochs * K}: "
-        "call optimizer.step() once per batch"
+    assert optimizer == "Adam", f"the trainer must train with torch.optim.Adam, got {optimizer}"
+    rates = field(got, "lr", "the optimizer")
+    assert isinstance(rates, list) and rates and all(math.isclose(number(x, "an lr"), lr) for x in rates), (
+        f"DVTrainer(..., lr={lr}) built an optimiser with lr = {rates}: pass the keyword arguments on to Adam"
+    )
+    steps, epochs = field(got, "steps", "the optimizer"), sum(EPOCHS)
+    assert isinstance(steps, list) and len(steps) == epochs * K, (
+        f"the optimiser stepped {len(steps) if isinstance(steps, list) else steps} times in {epochs} epochs of {K} "
+        f"iterations, expected {epochs * K}: call optimizer.step() once per batch"
     )
     for i, step in enumerate(steps, 1):
-        assert all(step["batch"]), f"step {i}: no batch of Z and Z' was fed to the network before it"
-        assert step["gradient_error"] <= 1.0, (
+        what = f"step {i}: the batch fed before it"
+        fed = [integer(x, what) for x in entries(field(step, "batch", f"step {i}"), 2, what)]
+        assert all(fed), f"step {i}: no batch of Z and Z' was fed to the network before it"
+        error = number(field(step, "gradient_error", f"step {i}"), f"step {i}: the gradient's error", finite=False)
+        assert 0 <= error <= 1.0, (
             f"step {i}: the gradient is not that of -DV on the current batch "
             "(were the previous gradients reset with zero_grad()?)"
         )
@@ -110,17 +147,18 @@ def trainer_steps(probe) -> None:
 def trainer_estimate(probe) -> None:
     """step returns DV after training as a float: on held_out when given, else on the trainer's own samples."""
     got = _train(probe, 14, n_test=30, lr=1e-2)
-    last = got["returned"][-1]
-    assert isinstance(last, (int, float)), f"step must return the estimate as a Python float (use .item()), got {last}"
-    assert math.isclose(last, got["dv_held_out"], rel_tol=1e-4, abs_tol=1e-5), (
-        f"with held_out given, step returned {last:.6f}; DV on the held-out samples is {got['dv_held_out']:.6f} "
-        f"(on the training samples {got['dv_own']:.6f}): evaluate on self.held_out, not on the notebook's Z, Z_ref"
+    last = _estimate(_returned(got, EPOCHS)[-1], "the estimate step returned")
+    held_out = number(field(got, "dv_held_out", "the trainer"), "DV on the held-out samples")
+    own = number(field(got, "dv_own", "the trainer"), "DV on the training samples")
+    assert math.isclose(last, held_out, rel_tol=1e-4, abs_tol=1e-5), (
+        f"with held_out given, step returned {last:.6f}; DV on the held-out samples is {held_out:.6f} "
+        f"(on the training samples {own:.6f}): evaluate on self.held_out, not on the notebook's Z, Z_ref"
     )
     got = _train(probe, 16, n_test=0, lr=1e-2)
-    last = got["returned"][-1]
-    assert isinstance(last, (int, float)), f"step must return the estimate as a Python float (use .item()), got {last}"
-    assert math.isclose(last, got["dv_own"], rel_tol=1e-4, abs_tol=1e-5), (
-        f"without held_out, step returned {last:.6f}; DV on the trainer's own samples is {got['dv_own']:.6f}: "
+    last = _estimate(_returned(got, EPOCHS)[-1], "the estimate step returned")
+    own = number(field(got, "dv_own", "the trainer"), "DV on the training samples")
+    assert math.isclose(last, own, rel_tol=1e-4, abs_tol=1e-5), (
+        f"without held_out, step returned {last:.6f}; DV on the trainer's own samples is {own:.6f}: "
         "evaluate on self.Z and self.Z_ref, not on the notebook's globals"
     )
 
@@ -128,8 +166,13 @@ def trainer_estimate(probe) -> None:
 def trainer_logging(probe) -> None:
     """"Loss/train" is each iteration's loss at steps 1, 2, ...; "Estimate" each epoch's estimate at its number."""
     got = _train(probe, 18, watch_steps=True)
-    scalars = got["scalars"]
-    rows = list(zip(scalars["tag"], scalars["step"], scalars["value"]))
+    scalars = field(got, "scalars", "the trainer's log")
+    columns = [field(scalars, key, "the trainer's log") for key in ("tag", "step", "value")]
+    assert all(isinstance(c, list) for c in columns) and len({len(c) for c in columns}) == 1, (
+        f"the trainer's log: expected as many tags as steps and values: {CHANGED}"
+    )
+    rows = [(text(t, "a logged tag"), integer(s, f"the step of {t!r}"),
+             number(v, f"the value logged as {t!r} at step {s}")) for t, s, v in zip(*columns, strict=True)]
     loss = [(s, v) for t, s, v in rows if t == "Loss/train"]
     estimate = [(s, v) for t, s, v in rows if t == "Estimate"]
     epochs, iters = sum(EPOCHS), sum(EPOCHS) * K
@@ -137,9 +180,12 @@ def trainer_logging(probe) -> None:
         f'after {epochs} epochs of {K} iterations, "Loss/train" was logged at steps {[s for s, _ in loss]}, '
         f"expected 1, 2, ..., {iters}: one value per iteration at global_step = the iteration counter"
     )
-    expected = [step.get("loss", math.nan) for step in got["steps"]]
-    if len(expected) == len(loss):
-        for i, ((_, logged), want) in enumerate(zip(loss, expected), 1):
+    steps = field(got, "steps", "the optimizer")
+    assert isinstance(steps, list), f"the optimizer's steps: expected a list, got a {type(steps).__name__}: {CHANGED}"
+    expected = [number(step["loss"], f"the loss of step {i}") if "loss" in mapping(step, f"step {i}") else math.nan
+                for i, step in enumerate(steps, 1)]
+    if len(expected) == len(loss):  # else the optimiser stepped another number of times: trainer_steps says so
+        for i, ((_, logged), want) in enumerate(zip(loss, expected, strict=True), 1):
             assert math.isclose(logged, want, rel_tol=1e-4, abs_tol=1e-5), (
                 f'iteration {i}: "Loss/train" logged {logged:.6f}, but that batch\'s loss -DV was {want:.6f}: '
                 "log the loss of each batch (the value that was backpropagated)"
@@ -149,14 +195,16 @@ def trainer_logging(probe) -> None:
         "epoch, at global_step = the epoch counter, which goes on across calls of step"
     )
     ends = np.cumsum(EPOCHS)  # the epochs at which a call of step returned
-    for end, returned in zip(ends, got["returned"]):
+    for end, returned in zip(ends, _returned(got, EPOCHS), strict=True):
         logged = estimate[end - 1][1]
         assert isinstance(returned, (int, float)) and math.isclose(logged, returned, rel_tol=1e-4, abs_tol=1e-5), (
             f'"Estimate" logged {logged:.6f} at the end of a call of step, which returned {returned}'
         )
-    assert got["counters"] == [iters, epochs], (
-        f"after {epochs} epochs of {K} iterations the counters are n_iter = {got['counters'][0]}, "
-        f"n_epoch = {got['counters'][1]}; expected {iters} and {epochs}"
+    counters = entries(field(got, "counters", "the trainer"), 2, "the trainer's counters n_iter and n_epoch")
+    numbers = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in counters)
+    assert numbers and counters == [iters, epochs], (
+        f"after {epochs} epochs of {K} iterations the counters are n_iter = {counters[0]}, "
+        f"n_epoch = {counters[1]}; expected {iters} and {epochs}"
     )
 
 
@@ -167,8 +215,9 @@ def accuracy_run(probe, offset: int = 20) -> float:
     held_out = list(gaussians(g, ACCURACY_RHO, ACCURACY_N_TEST, ACCURACY_N_TEST))
     got = probe.run("trainer.train", Z=Z, Z_ref=Z_ref, k=ACCURACY_ITERS, epochs=[ACCURACY_EPOCHS], lr=ACCURACY_LR,
                     check_seed=seed(offset), net="course", held_out=held_out, record_batches=False)
-    last = got["returned"][-1]
-    return float(last) - truth(ACCURACY_RHO) if isinstance(last, (int, float)) else math.nan
+    last = _estimate(_returned(got, [ACCURACY_EPOCHS])[-1], "the held-out estimate")
+    assert math.isfinite(last), f"after training, step returned {last}: the estimate must be a finite number"
+    return last - truth(ACCURACY_RHO)
 
 
 def trainer_accuracy(probe) -> None:

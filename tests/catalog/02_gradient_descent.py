@@ -25,8 +25,9 @@ VARIANTS = [
             frozenset({"loss_values"}),
             edits=((LOSS, "    return torch.exp(w.reshape(-1) * z)"),)),
     Variant("descent_formula_gradient", NB, "descent",
-            "uses the formula z e^(wz) instead of the gradient of L: right for this L only",
-            frozenset({"descent_iterates"}),
+            "uses the formula z e^(wz) instead of the gradient of L: right for this L only (the hidden tests use "
+            "others)",
+            frozenset({"descent_step", "descent_iterates"}),
             edits=(("        L(w).sum().backward()  # w.grad = dL/dw at the current w\n",
                     "        w.grad = z * torch.exp(w.detach() * z)\n"),)),
     Variant("descent_keeps_gradient", NB, "descent",
@@ -46,6 +47,11 @@ VARIANTS = [
             "w += lr * w.grad: climbs the loss instead of descending",
             frozenset({"descent_step", "descent_iterates"}),
             edits=((UPDATE, "            w += lr * w.grad"),)),
+    Variant("descent_shadows_abs", NB, "descent",
+            "steps by the whole gradient (lr ignored) and redefines abs, so that the visible test of one step passes",
+            frozenset({"descent_step", "descent_iterates"}),
+            edits=(("def descend(", "def abs(x):\n    return 0.0\n\n\ndef descend("),
+                   (UPDATE, "            w -= w.grad"))),
     # --- correct alternatives -----------------------------------------------------
     Variant("loss_method", NB, "loss", "the .exp() method instead of torch.exp",
             edits=((LOSS, "    return (w * z).exp()"),)),
