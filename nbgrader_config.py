@@ -86,13 +86,26 @@ c.Autograde.autograde_preprocessors = [
 
 # Feedback: the course's page (nde_grader/templates/nde_feedback): each test cell's result
 # but never its hidden tests (HideHiddenTests); written answers not graded yet shown as
-# such and the autograded total apart (FeedbackMarks); figures embedded (EmbedImages);
-# formulas typeset by the MathJax of the course's environment, never a CDN.
+# such and the autograded total apart (FeedbackMarks); formulas typeset by the MathJax of
+# the course's environment, never a CDN.
+#
+# A submitted notebook is untrusted, and both the feedback and formgrader (where an
+# instructor grades in a logged-in Jupyter session) show it: SafeView
+# (nde_grader/safe_view.py) makes it safe to render first, the same way for both: images
+# embedded only from the student's own folder and the course's images/, markdown and HTML
+# outputs sanitised (nh3), JavaScript, widgets and other output types dropped. Formgrader
+# builds its exporter as HTMLExporter(config=<this config>), so it gets SafeView from
+# HTMLExporter.preprocessors. FeedbackExporter, an HTMLExporter, would inherit that too and
+# run it before nbgrader's GetGrades: it runs none of its own, and GenerateFeedback runs
+# SafeView once, after the grades and marks are in the notebook.
 import nbgrader as _nbgrader  # noqa: E402
 
-from nde_grader.preprocessors import EmbedImages, FeedbackExporter, FeedbackMarks  # noqa: E402
+from nde_grader.preprocessors import FeedbackExporter, FeedbackMarks  # noqa: E402
+from nde_grader.safe_view import SafeView  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, FeedbackMarks, HideHiddenTests, EmbedImages, CSSHTMLHeaderPreprocessor]
+c.HTMLExporter.preprocessors = [SafeView]  # formgrader
+c.FeedbackExporter.preprocessors = []
+c.GenerateFeedback.preprocessors = [GetGrades, FeedbackMarks, HideHiddenTests, SafeView, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.FeedbackExporter.template_name = "nde_feedback"
 c.FeedbackExporter.extra_template_basedirs = [

@@ -122,55 +122,11 @@ def _rule(source: str) -> str:
     return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
 
 
-_IMAGE_MD = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<url>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
-_IMAGE_HTML = re.compile(r"(<img\b[^>]*\bsrc=[\"'])(?P<url>[^\"']+)([\"'])")
-_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
-
-
-class EmbedImages(NbGraderPreprocessor):
-    """Put the course's figures into the page as data URLs: the notebooks link them as
-    ``../../images/<name>.svg`` from release/<assignment>/, which means nothing from
-    feedback/<student>/<assignment>/; embedded, one HTML file is complete wherever it is opened."""
-
-    def preprocess(self, nb, resources):
-        from pathlib import Path
-
-        from nbgrader.coursedir import CourseDirectory
-
-        coursedir = CourseDirectory(parent=self)
-        self._base = Path(coursedir.format_path(coursedir.release_directory, ".", resources["nbgrader"]["assignment"]))
-        return super().preprocess(nb, resources)
-
-    def _data_url(self, url: str) -> str | None:
-        import base64
-        import os
-
-        if ":" in url.split("/")[0] or url.startswith(("/", "#")):
-            return None  # absolute, or a data URL already
-        path = os.path.normpath(self._base / url)
-        kind = _TYPES.get(os.path.splitext(path)[1].lower())
-        if kind is None or not os.path.isfile(path):
-            return None
-        with open(path, "rb") as f:
-            return f"data:{kind};base64,{base64.b64encode(f.read()).decode('ascii')}"
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "markdown":
-            def markdown(m):
-                data = self._data_url(m.group("url"))
-                return m.group(0) if data is None else f"![{m.group('alt')}]({data}{m.group('title') or ''})"
-
-            def html(m):
-                data = self._data_url(m.group("url"))
-                return m.group(0) if data is None else f"{m.group(1)}{data}{m.group(3)}"
-
-            cell.source = _IMAGE_HTML.sub(html, _IMAGE_MD.sub(markdown, cell.source))
-        return cell, resources
-
-
 from nbconvert.exporters import HTMLExporter  # noqa: E402
 
 
 class FeedbackExporter(HTMLExporter):
     """The exporter of ``nbgrader generate_feedback`` for the course (its own class, so that
-    its template settings never reach formgrader's exporter)."""
+    its template settings never reach formgrader's exporter). nbgrader_config.py gives it no
+    preprocessors of its own: the HTMLExporter's (SafeView, for formgrader) would run before
+    GetGrades; GenerateFeedback runs SafeView after the grades instead."""

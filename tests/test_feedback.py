@@ -58,6 +58,7 @@ def test_feedback_shows_results_but_no_hidden_tests_nor_answers(feedback):
             shown = [s for s in secret if "check(" in s or "HIDDEN" in s or "nde_grader" in s]
         leaked = [s for s in shown if s in feedback[student]]
         assert not leaked, f"the feedback of {student} shows {leaked}"
+        assert "not shown:" not in feedback[student], "SafeView refused some of the course's own content"
     text = feedback["wrong"]
     summary = re.search(r"Autograded: ([\d.]+) / ([\d.]+)", text)
     assert summary and summary.groups() == ("5.0", "7.0"), summary and summary.group(0)
