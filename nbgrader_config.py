@@ -1,6 +1,5 @@
 """nbgrader settings for the course.  Every value here is chosen on purpose; see README "Grading"."""
 import os
-import sys
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
@@ -28,10 +27,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # few seconds (cheap infinite-loop cases) without a loaded CI machine timing out on
 # `import torch`.
 #
-# Per notebook (env NDE_NOTEBOOK_BUDGET_S, default 300 s, enforced by course/grade.py):
-# an answer that loops forever and is called by many cells costs 60 s per cell; past
-# this budget grade.py stops the notebook, scores its tests 0 with the reason, and goes
-# on with the student's other notebooks and the other students.
+# Per notebook (GradingExecute.notebook_budget, env NDE_NOTEBOOK_BUDGET_S, default 300 s,
+# enforced by the executor that owns the kernel: no cell, visible or hidden, runs past
+# it): an answer that loops forever and is called by many cells costs 60 s per cell;
+# past this budget the notebook stops, the test cells not run by then score 0 with the
+# reason, and grading goes on with the student's other notebooks and the other students.
 CELL_TIMEOUT = int(os.environ.get("NDE_CELL_TIMEOUT", 60))
 COURSE_CELL_TIMEOUT = max(CELL_TIMEOUT, 60)
 
@@ -42,17 +42,10 @@ def cell_timeout(cell) -> int:
     return COURSE_CELL_TIMEOUT if course_cell and not cell.get("metadata", {}).get("nbgrader") else CELL_TIMEOUT
 
 
-def trace_cell(cell, cell_index, **_):
-    """course/grade.py sets NDE_TRACE_CELLS=1 to learn which cell a dead kernel died in."""
-    if os.environ.get("NDE_TRACE_CELLS") == "1":
-        print(f"[nde-cell] {cell_index} {cell.get('id', '')}", file=sys.stderr, flush=True)
-
-
 c.Execute.timeout = CELL_TIMEOUT
 c.Execute.timeout_func = cell_timeout
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
-c.Execute.on_cell_execute = trace_cell
 
 # A test cell that a student deleted is put back (from the gradebook) and graded.
 c.OverwriteCells.add_missing_cells = True
@@ -62,25 +55,26 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
-# nbgrader scores a test cell that writes to stderr as 0 points. A warning is not a
-# failure: DropWarnings removes stderr made only of warnings first (whatever their layout:
-# multi-line messages, PyTorch's C++ warnings; see nde_student/warnings_only.py). Anything
-# else on stderr (an error message, a log line) is kept, and the cell still scores 0, as
-# nbgrader intends: grade.py names it among the problems, for a person to look at.
-#
-# GradingExecute runs each notebook in a scratch folder holding only the student's files,
-# in the grading sandbox, and runs the hidden checks from outside the kernel
-# (nde_grader/execute.py; README, "What the grader guarantees").
+# The grader decides every test cell (nde_grader/execute.py; README, "What the grader
+# guarantees"): GradingExecute runs each notebook in the grading sandbox, in a scratch
+# folder holding only the student's notebooks, runs the hidden checks from outside the
+# kernel and records each test cell's verdict (the visible asserts' reply, the hidden
+# checks); SaveVerdicts scores the cell from it. nbgrader's own SaveAutoGrades would score
+# a cell from its outputs (the first result, or anything on stderr), which the student's
+# kernel controls. What a cell prints, on stdout or stderr, never costs or earns a point;
+# DropWarnings removes stderr made only of warnings from what the feedback shows (whatever
+# their layout: multi-line messages, PyTorch's C++ warnings; nde_student/warnings_only.py),
+# and grade.py names other stderr among the problems, for a person to look at.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades, SaveAutoGrades  # noqa: E402
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, GetGrades  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 
-from nde_grader.execute import GradingExecute  # noqa: E402
+from nde_grader.execute import GradingExecute, SaveVerdicts  # noqa: E402
 from nde_grader.preprocessors import DropWarnings, HideHiddenTests, LimitOutputSize  # noqa: E402
 
 # Outputs are cut to size first, so that the warning filter never scans 100 MB.
 c.Autograde.autograde_preprocessors = [
-    GradingExecute, LimitOutputSize, DropWarnings, ClearMetadataPreprocessor, SaveAutoGrades, AssignLatePenalties,
+    GradingExecute, LimitOutputSize, DropWarnings, ClearMetadataPreprocessor, SaveVerdicts, AssignLatePenalties,
     CheckCellMetadata,
 ]
 

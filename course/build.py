@@ -65,11 +65,17 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
         if grade_id:
             seen.add(grade_id)
         if cell.cell_type == "code":
+            meta = cell.metadata.get("nbgrader", {})
             try:
-                for name in checks_in(cell.source) or ():
+                names = checks_in(cell.source) or []
+                for name in names:
                     check_exists(name)
             except ValueError as exc:
                 raise CourseError(f"{md.relative_to(ROOT)}, cell {grade_id or index}: hidden tests: {exc}") from exc
+            if meta.get("grade") and not meta.get("solution") and not names:
+                # the kernel decides visible asserts, and a student's kernel can make any of them pass
+                raise CourseError(f"{md.relative_to(ROOT)}, test cell {grade_id}: no hidden check; every test cell names "
+                                  "at least one check(\"module.name\") that the grader runs itself (CONTRIBUTING.md)")
         # Stable ids keep regeneration free of spurious diffs; a cell that other notebooks
         # link to names its id ("anchor": links read 01_problem.ipynb#cell-id=<anchor>,
         # which JupyterLab follows even into a notebook that is not open yet).

@@ -64,8 +64,10 @@ class Payload:
 @dataclass(frozen=True)
 class Submission:
     student: str
-    files: dict  # path relative to the student's assignment folder -> bytes
+    files: dict  # path relative to the student's assignment folder -> bytes (what the grader takes)
     fingerprint: str
+    left_out: tuple = ()  # what the grader left out of the folder, unread (course.grade.Files)
+    too_large: tuple = ()  # (notebook, size) of the notebooks over the size limit, unread
 
 
 @dataclass
@@ -90,10 +92,14 @@ def fingerprint(files: dict) -> str:
 
 
 def read_submission(course: Path, student: str, assignment: str = ASSIGNMENT) -> Submission:
+    """What of a student's folder travels to a worker: only the files the grader takes
+    (``course.grade.submission_files``), each within its size limit; nothing else is read."""
+    from .grade import submission_files
+
     folder = course / "submitted" / student / assignment
-    files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-             if p.is_file() and not p.is_symlink() and ".ipynb_checkpoints" not in p.parts}
-    return Submission(student, files, fingerprint(files))
+    found = submission_files(folder)
+    files = {rel: (folder / rel).read_bytes() for rel in sorted(found.notebooks + found.kept)}
+    return Submission(student, files, fingerprint(files), tuple(found.left_out), tuple(sorted(found.too_large.items())))
 
 
 # --- on a worker ----------------------------------------------------------------------------
@@ -105,7 +111,7 @@ def grade_submission(payload: Payload, submission: Submission) -> Result:
 
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .grade import autograde
+    from .grade import Files, autograde
 
     with tempfile.TemporaryDirectory(prefix="nde-task-") as tmp:
         course = Path(tmp)
@@ -121,8 +127,9 @@ def grade_submission(payload: Payload, submission: Submission) -> Result:
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             (folder / rel).write_bytes(data)
         folder.mkdir(parents=True, exist_ok=True)
+        given = Files(left_out=list(submission.left_out), too_large=dict(submission.too_large))
         (outcome,) = autograde(course, [submission.student], payload.assignment, env=payload.env,
-                               sandbox=payload.sandbox)
+                               sandbox=payload.sandbox, given={submission.student: given})
         result = Result(submission.student, submission.fingerprint, outcome.seconds, outcome.problems,
                         worker=socket.gethostname())
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

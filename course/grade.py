@@ -15,21 +15,31 @@ one by one; a cell that kills the kernel is replaced by an error (an answer cell
 left out and scored 0 (a test cell), and the notebook is graded again.  Submissions that
 need such changes are graded from a copy; submitted/ is never modified.
 
+nbgrader reads only a vetted copy of each submission: the assignment's notebooks (at
+most MAX_NOTEBOOK_BYTES each), the files of nbgrader's exchange and images for the
+feedback (limited in size); every other file is left out and named in the report, and a grading kernel sees
+the student's notebooks only (nde_grader/execute.py).
+
 Every kernel runs in the grading sandbox (nde_grader/sandbox.py): a scratch folder with
-only the student's files, a file system without the course's repository, the gradebook
-or other students, a user of its own, no network. The hidden checks run in the grader,
-outside the kernel (nde_grader/execute.py). Before grading, a sandboxed process checks
-that it can see none of that; where the machine cannot give the sandbox (not Linux, not
-root), grading refuses to start unless ``--no-sandbox`` is given.
+only the student's notebooks, a file system without the course's repository, the
+gradebook or other students, a user of its own, no network. The grader decides each test
+cell itself and runs the hidden checks outside the kernel (nde_grader/execute.py); what
+happened to each notebook comes back in its journal (nde_grader/journal.py), never from
+nbgrader's log. Before grading, a sandboxed process checks that it can see none of the
+instructor's files; where the machine cannot give the sandbox (not Linux, not root),
+grading refuses to start unless ``--no-sandbox`` is given.
 
 Timeouts (see also nbgrader_config.py):
   per cell        Execute.timeout = NDE_CELL_TIMEOUT (60 s); the kernel is interrupted,
                   the cell fails, grading goes on
-  per notebook    NOTEBOOK_BUDGET_S = NDE_NOTEBOOK_BUDGET_S (300 s): a notebook still
-                  running after this is stopped and its tests score 0
+  per notebook    NOTEBOOK_BUDGET_S = NDE_NOTEBOOK_BUDGET_S (300 s), kept by the
+                  executor: past it the notebook stops and the tests not run score 0
+  per nbgrader    a run longer than its notebooks' budgets and a minute is killed (a
+                  fault of nbgrader or of the grader itself); its notebook scores 0
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -45,11 +55,22 @@ from pathlib import Path
 
 import nbformat
 
+from nde_grader.journal import DONE, KERNEL_DIED, NOTEBOOK_BUDGET_S, RUNNING, STOPPED, Journal
 from nde_grader.review import suspicious
+from nde_grader.sandbox import MAX_NOTEBOOK_BYTES
 
 from . import ASSIGNMENT, ROOT, CourseError, tool_env
 
-NOTEBOOK_BUDGET_S = int(os.environ.get("NDE_NOTEBOOK_BUDGET_S", 300))
+MAX_IMAGE_BYTES = 5 * 2**20
+"""The largest image of a submission kept for the feedback (a written answer's sketch)."""
+MAX_KEPT_BYTES = 50 * 2**20
+"""All the images of a submission kept for the feedback, together."""
+MAX_ENTRIES = 2000
+"""Files and folders of a submission looked at; beyond, the rest is left out unread."""
+IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+"""What nbgrader's ``submit`` puts beside the notebooks: the time (late penalties) and the
+secret that ``release_feedback`` files the student's feedback under."""
 CRASH_RETRIES = 4
 """How many cells that kill the kernel are taken out of one notebook before it scores 0."""
 
@@ -59,10 +80,12 @@ class Outcome:
     student: str
     seconds: float
     problems: list[str] = field(default_factory=list)
+    notebook_seconds: dict[str, float] = field(default_factory=dict)
+    """notebook -> seconds its last grading took in the executor (from its journal)."""
 
 
 def _env(extra: dict | None = None) -> dict:
-    env = tool_env(NDE_HEADLESS="1", PYTHONWARNINGS="ignore::DeprecationWarning", NDE_TRACE_CELLS="1")
+    env = tool_env(NDE_HEADLESS="1", PYTHONWARNINGS="ignore::DeprecationWarning")
     # figures drawn by a notebook stay in it as images, for the feedback
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env.update(extra or {})
@@ -80,45 +103,36 @@ def _die_with_parent() -> None:
         pass
 
 
-_STARTED = re.compile(r"\] Sanitizing .*?([^/\\]+)\.ipynb\s*$", re.M)
-
-
-def nbgrader(args: list[str], course: Path, timeout: float | None = None, budget: float | None = None,
-             env: dict | None = None) -> tuple[int, str]:
+def nbgrader(args: list[str], course: Path, timeout: float | None = None, env: dict | None = None) -> tuple[int, str]:
     """Run nbgrader in ``course``; return (exit status, log).
 
-    A run past ``timeout`` seconds, or that spends more than ``budget`` seconds on one
-    notebook, is killed with its kernels (it runs in its own process group) and returns
-    status -9."""
+    A run past ``timeout`` seconds is killed with whatever it started (it runs in its own
+    process group) and returns status -9. (Each notebook's time budget is kept by the
+    executor itself; this limit only stops an nbgrader that hangs.)"""
     with tempfile.TemporaryFile(mode="w+") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "nbgrader", *args], cwd=course, stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, env=_env(env), start_new_session=True, preexec_fn=_die_with_parent,
         )
-        start = notebook_start = time.monotonic()
-        seen, read_to = 0, 0
-        while True:
-            try:
-                status = proc.wait(timeout=0.25)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if budget is not None:
-                log.seek(read_to)
-                chunk = log.read()
-                chunk = chunk[: chunk.rfind("\n") + 1]  # whole lines only
-                read_to += len(chunk.encode())
-                started = len(_STARTED.findall(chunk))
-                if started:
-                    seen, notebook_start = seen + started, now
-            if (timeout is not None and now - start > timeout) or (budget is not None and now - notebook_start > budget):
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                status = -9
-                break
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            status = -9
         log.seek(0)
         return status, log.read()
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """One line of ``text`` safe to print in the instructor's terminal and report: control
+    characters (escape sequences, carriage returns) shown escaped, at most ``limit`` characters."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).replace("\n", " ")
+    text = _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def prepare_gradebook(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> None:
@@ -171,7 +185,7 @@ def _ids(nb) -> list[str]:
 
 
 def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
-    """The notebook at ``path``, or None and why it cannot be graded."""
+    """The notebook at ``path`` (at most MAX_NOTEBOOK_BYTES), or None and why it cannot be graded."""
     text = path.read_bytes()
     if not text.strip():
         return None, f"{path.name} is an empty file: not graded, 0 points"
@@ -190,11 +204,90 @@ def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
     return nb, ""
 
 
-def _sanitize(nb, release, name: str, problems: list[str]) -> bool:
-    """Report what a student changed in the cells nbgrader relies on; repair what would
-    make nbgrader give up on the notebook (repeated grade ids or cell ids).  True if ``nb``
-    was changed and must be graded from a copy."""
-    changed = False
+@dataclass
+class Files:
+    """What of a student's folder the grader takes (paths relative to it) and what it leaves out."""
+
+    notebooks: list[str] = field(default_factory=list)
+    """The .ipynb files at the top of the folder (the assignment's, and any renamed copy)."""
+    kept: list[str] = field(default_factory=list)
+    """nbgrader's EXCHANGE_FILES and images, for the late penalty and the feedback."""
+    left_out: list[str] = field(default_factory=list)
+    """Why each other thing was left out, one phrase each."""
+    too_large: dict[str, int] = field(default_factory=dict)
+    """Notebooks over MAX_NOTEBOOK_BYTES (never read) -> their size."""
+
+    def report(self) -> list[str]:
+        """The problem line naming what was left out ([] when nothing was)."""
+        if not self.left_out:
+            return []
+        shown = ", ".join(printable(w, 80) for w in self.left_out[:6])
+        more = f" and {len(self.left_out) - 6} more" if len(self.left_out) > 6 else ""
+        return [f"left out, never given to a grading kernel: {shown}{more}"]
+
+
+def submission_files(folder: Path) -> Files:
+    """Sort a student's folder into what the grader takes and what it leaves out, without
+    reading any file: notebooks at its top (at most MAX_NOTEBOOK_BYTES each; one over the
+    limit scores 0, with the reason, when graded), nbgrader's EXCHANGE_FILES, images (at most
+    MAX_IMAGE_BYTES each, MAX_KEPT_BYTES in all); not links, not special files, not
+    ``.ipynb_checkpoints``; at most MAX_ENTRIES entries looked at."""
+    files, seen, kept_bytes = Files(), 0, 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d != ".ipynb_checkpoints")
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            seen += 1
+            if seen > MAX_ENTRIES:
+                files.left_out.append(f"everything after the first {MAX_ENTRIES} files")
+                return files
+            path = Path(dirpath) / name
+            rel = path.relative_to(folder).as_posix()
+            if path.is_symlink() or not path.is_file():
+                files.left_out.append(f"{rel} (not a regular file)")
+            elif "/" not in rel and name.endswith(".ipynb"):
+                size = path.stat().st_size
+                if size > MAX_NOTEBOOK_BYTES:
+                    files.too_large[rel] = size
+                else:
+                    files.notebooks.append(rel)
+            elif rel in EXCHANGE_FILES and path.stat().st_size <= 1024:
+                files.kept.append(rel)
+            elif name.lower().endswith(IMAGES):
+                size = path.stat().st_size
+                if size > MAX_IMAGE_BYTES or kept_bytes + size > MAX_KEPT_BYTES:
+                    files.left_out.append(f"{rel} (an image of {size / 2**20:.1f} MB: too large)")
+                else:
+                    kept_bytes += size
+                    files.kept.append(rel)
+            else:
+                files.left_out.append(rel)
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+    return files
+
+
+def _sanitize(nb, release, name: str, problems: list[str]) -> None:
+    """Report what a student changed in the cells nbgrader relies on; repair, in ``nb`` (the
+    copy that is graded), what would make nbgrader give up on the notebook: grading
+    settings changed or made up, repeated grade ids or cell ids."""
+    released = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in release.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id")}
+    foreign, restored = [], []
+    for cell in nb.cells:  # what marks a cell as graded, and how, is the release's
+        if "nbgrader" not in cell.metadata:
+            continue
+        meta = cell.metadata["nbgrader"]
+        gid = meta.get("grade_id") if isinstance(meta, dict) else None
+        if not isinstance(gid, str) or gid not in released:
+            del cell.metadata["nbgrader"]
+            foreign.append(printable(repr(gid), 40))
+        elif meta != released[gid]:
+            cell.metadata["nbgrader"] = copy.deepcopy(released[gid])
+            restored.append(repr(gid))
+    if foreign:
+        problems.append(f"{name}: cells {', '.join(foreign)} are not graded cells of the assignment: run as ordinary cells")
+    if restored:
+        problems.append(f"{name}: the grading settings of cells {', '.join(dict.fromkeys(restored))} were changed: "
+                        "put back as released")
     ids = _ids(nb)
     for gid in sorted({g for g in ids if ids.count(g) > 1}):
         problems.append(f"{name}: cell '{gid}' appears {ids.count(gid)} times (copied?): only the last copy is graded")
@@ -202,13 +295,11 @@ def _sanitize(nb, release, name: str, problems: list[str]) -> bool:
         for cell in copies[:-1]:
             del cell.metadata["nbgrader"]  # a plain cell now; nbgrader's own repair would abort the student
             cell.metadata.pop("deletable", None), cell.metadata.pop("editable", None)
-        changed = True
     seen = set()
     for i, cell in enumerate(nb.cells):
         if cell.get("id") in seen:
             cell.id = f"{cell.id}-copy{i}"
-            changed = True
-        seen.add(cell.get("id"))
+            seen.add(cell.get("id"))
     expected = _ids(release)
     got = [g for g in dict.fromkeys(reversed(_ids(nb)))][::-1]
     missing = [g for g in expected if g not in got]
@@ -225,43 +316,58 @@ def _sanitize(nb, release, name: str, problems: list[str]) -> bool:
               and c.source.strip() != locked[c.metadata["nbgrader"]["grade_id"]].strip()]
     if edited:
         problems.append(f"{name}: locked cells {', '.join(repr(g) for g in edited)} were edited: graded with the originals")
-    return changed
 
 
-def _check(course: Path, student: str, assignment: str, names: list[str], problems: list[str]) -> dict:
-    """name -> notebook to grade from a copy (None: leave it out); names graded as submitted are absent."""
+def _check(course: Path, student: str, assignment: str, names: list[str], problems: list[str],
+           given: Files | None = None) -> tuple[dict, Files]:
+    """(name -> the notebook to grade, None: leave it out; what of the folder is taken).
+    Every notebook of ``names`` that the student handed in is in the first. ``given``: what
+    was left out before the folder reached here (course/engine.py sends only what is taken)."""
     folder = course / "submitted" / student / assignment
+    files = submission_files(folder)
+    if given is not None:
+        files.left_out[:0] = given.left_out
+        files.too_large.update(given.too_large)
+    problems.extend(files.report())
     staged: dict[str, nbformat.NotebookNode | None] = {}
-    unknown = [p for p in sorted(folder.glob("*.ipynb")) if p.stem not in names]
+    unknown = [n for n in files.notebooks if n[: -len(".ipynb")] not in names]
     for name in names:
         path = folder / f"{name}.ipynb"
-        if not path.exists():
-            hint = f" (found {', '.join(p.name for p in unknown)}: renamed? give it its name back to grade it)" if unknown else ""
+        if f"{name}.ipynb" in files.too_large:
+            size = files.too_large[f"{name}.ipynb"]
+            problems.append(f"{name}.ipynb is {size / 2**20:.0f} MB, over the {MAX_NOTEBOOK_BYTES // 2**20} MB a notebook "
+                            "may be: not graded, 0 points")
+            staged[name] = None
+            continue
+        if f"{name}.ipynb" not in files.notebooks:
+            hint = f" (found {', '.join(printable(u, 80) for u in unknown)}: renamed? give it its name back to grade it)" if unknown else ""
             problems.append(f"{name}.ipynb is missing: 0 points{hint}")
             continue
         nb, why = _read(path)
+        staged[name] = nb
         if nb is None:
             problems.append(why)
-            staged[name] = None
             continue
         release_path = course / "release" / assignment / path.name
-        if release_path.exists() and _sanitize(nb, nbformat.read(release_path, as_version=4), path.name, problems):
-            staged[name] = nb
-    if unknown and all(f"{n}.ipynb" in {p.name for p in folder.glob('*.ipynb')} for n in names):
-        problems.append(f"not graded (not part of {assignment}): {', '.join(p.name for p in unknown)}")
-    return staged
+        if release_path.exists():
+            _sanitize(nb, nbformat.read(release_path, as_version=4), path.name, problems)
+    if unknown and all(f"{n}.ipynb" in files.notebooks for n in names):
+        problems.append(f"not graded (not part of {assignment}): {', '.join(printable(u, 80) for u in unknown)}")
+    return staged, files
 
 
-def _stage(course: Path, student: str, assignment: str, staged: dict, where: Path) -> None:
-    """Copy the student's folder to ``where``/<student>/<assignment>, with ``staged`` notebooks."""
-    dest = where / student / assignment
+def _stage(course: Path, student: str, assignment: str, staged: dict, files: Files, where: Path) -> None:
+    """Write what nbgrader grades to ``where``/<student>/<assignment>: the ``staged``
+    notebooks and the kept files, nothing else of the student's folder."""
+    source, dest = course / "submitted" / student / assignment, where / student / assignment
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(course / "submitted" / student / assignment, dest)
+    dest.mkdir(parents=True)
+    for rel in files.kept:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / rel, dest / rel)
     for name, nb in staged.items():
-        if nb is None:
-            (dest / f"{name}.ipynb").unlink()
-        else:
+        if nb is not None:
             nbformat.write(nb, dest / f"{name}.ipynb")
 
 
@@ -276,28 +382,40 @@ _HINTS = {
 }
 
 
-def _cell_errors(path: Path) -> list[str]:
-    """Why the answer and test cells of an autograded notebook failed, one line per reason."""
+def _reason(ename: str, value: str) -> str:
+    value = printable(value.strip().splitlines()[0] if value.strip() else "", 160)
+    hint = _HINTS.get(ename) or ("ran out of memory" if "allocate" in value and "memory" in value else "")
+    return f"{ename}{': ' + value if value else ''}{' -- ' + hint if hint else ''}"
+
+
+def _cell_errors(path: Path, journal: Journal | None) -> list[str]:
+    """Why the answer and test cells of an autograded notebook failed, one line per reason:
+    a test cell's from the grader's verdict (the journal), an answer cell's from its error;
+    and the graded cells that wrote to stderr (which costs nothing), for a person to look at."""
     if not path.exists():
         return []
     nb = nbformat.read(path, as_version=4)
+    verdicts = journal.verdicts if journal else {}
     reasons: dict[str, list[str]] = {}
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id")
         if cell.cell_type != "code" or not gid:
             continue
-        for o in cell.get("outputs", []):
-            if o.output_type == "error":
-                value = re.sub(r"\x1b\[[0-9;]*m", "", str(o.get("evalue", ""))).strip().splitlines()
-                value = value[0][:120] if value else ""
-                hint = _HINTS.get(o.ename) or ("ran out of memory" if "allocate" in value and "memory" in value else "")
-                reasons.setdefault(f"{o.ename}{': ' + value if value else ''}{' -- ' + hint if hint else ''}", []).append(gid)
-                break
-            if o.output_type == "stream" and o.name == "stderr" and meta.get("grade"):
-                first = o.text.strip().splitlines()[0][:120] if o.text.strip() else ""
-                reasons.setdefault(f"wrote to stderr, not a warning (0 points; check by hand): {first}", []).append(gid)
-                break
+        if meta.get("grade") and not meta.get("solution"):
+            verdict = verdicts.get(gid)
+            if verdict is None or not verdict.passed:
+                ename, _, value = (verdict.why if verdict else "NoVerdict: the grader did not decide it").partition(": ")
+                reasons.setdefault(_reason(ename, value), []).append(gid)
+        else:
+            error = next((o for o in cell.get("outputs", []) if o.output_type == "error"), None)
+            if error is not None:
+                reasons.setdefault(_reason(str(error.get("ename", "Error")), str(error.get("evalue", ""))), []).append(gid)
+        stderr = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr")
+        if stderr.strip() and meta.get("grade"):
+            first = printable(stderr.strip().splitlines()[0], 120)
+            reasons.setdefault(f"wrote to stderr, not a warning (no points lost; shown in the feedback): {first}",
+                               []).append(gid)
     return [f"{path.stem}: {', '.join(gids)}: {why}" for why, gids in reasons.items()]
 
 
@@ -365,16 +483,6 @@ def _zero_unscored(course: Path, student: str, assignment: str, name: str) -> li
     return zeroed
 
 
-_TRACE = re.compile(r"^\[nde-cell\] (\d+) (\S*)", re.M)
-
-
-def _culprit(log: str) -> str | None:
-    """The id of the cell that was running when the kernel died."""
-    tail = log[log.rfind("] Autograding "):] if "] Autograding " in log else log
-    found = _TRACE.findall(tail)
-    return found[-1][1] if found else None
-
-
 def _take_out(nb, cell_id: str) -> str | None:
     """Make the cell ``cell_id`` harmless; return its grade id (or a description)."""
     for i, cell in enumerate(nb.cells):
@@ -391,52 +499,57 @@ def _take_out(nb, cell_id: str) -> str | None:
 
 
 def _grade_student(course: Path, student: str, assignment: str, names: list[str], env: dict | None,
-                   sandbox: bool = True) -> Outcome:
+                   sandbox: bool = True, given: Files | None = None) -> Outcome:
     start = time.perf_counter()
     problems: list[str] = []
-    staged = _check(course, student, assignment, names, problems)
-    base = ["autograde", assignment, f"--student={student}", "--force"]
+    staged, files = _check(course, student, assignment, names, problems, given)
+    base = ["autograde", assignment, f"--student={student}", "--force",
+            f"--GradingExecute.notebook_budget={NOTEBOOK_BUDGET_S}"]
     if not sandbox:
         base.append("--GradingExecute.sandbox=False")
+    journals: dict[str, Journal] = {}
     with tempfile.TemporaryDirectory(prefix="grading-") as tmp:
-        where = Path(tmp)
+        where, journal_dir = Path(tmp) / "submitted", Path(tmp) / "journal"
 
-        def run(notebook: str | None, extra: list[str] = ()) -> tuple[int, str]:
+        def run(notebook: str | None, extra: list[str] = ()) -> tuple[int, dict[str, Journal], str]:
+            """Grade the staged copy (one notebook, or all): nbgrader's status, the journals of
+            the notebooks it ran, its log."""
+            shutil.rmtree(journal_dir, ignore_errors=True)
+            journal_dir.mkdir()
+            _stage(course, student, assignment, staged, files, where)
             args = base + ([f"--notebook={notebook}"] if notebook else []) + list(extra)
-            if staged:
-                _stage(course, student, assignment, staged, where)
-                args.append(f"--CourseDirectory.submitted_directory={where}")
+            args += [f"--CourseDirectory.submitted_directory={where}", f"--GradingExecute.journal_dir={journal_dir}"]
             n = 1 if notebook else max(len(names), 1)
-            return nbgrader(args, course, timeout=NOTEBOOK_BUDGET_S * n + 60, budget=NOTEBOOK_BUDGET_S, env=env)
+            status, log = nbgrader(args, course, timeout=NOTEBOOK_BUDGET_S * n + 60, env=env)
+            problems.extend(p for p in problems_in(log) if p not in problems)
+            ran = {name: j for name in names if (j := Journal.read(journal_dir, name)) is not None}
+            journals.update(ran)
+            return status, ran, log
 
-        gradable = [n for n in names if staged.get(n, 0) is not None
-                    and (course / "submitted" / student / assignment / f"{n}.ipynb").exists()]
+        gradable = [n for n in names if staged.get(n) is not None]
         if not gradable:  # nbgrader refuses a student without a notebook: record the zeros here
             _record_zeros(course, student, assignment)
             return Outcome(student, time.perf_counter() - start, problems)
-        status, log = run(None)
-        problems.extend(p for p in problems_in(log) if p not in problems)
-        if status:
-            done = set()
-            started = _STARTED.findall(log)
-            if status == -9 and started:  # stopped past a notebook's budget: the ones before it are graded
-                done = {n for n in started[:-1] if (course / "autograded" / student / assignment / f"{n}.ipynb").exists()}
-                done.add(started[-1])
-                _zero(course, student, assignment, started[-1])
-                problems.append(f"{started[-1]}: stopped after {NOTEBOOK_BUDGET_S} s (the time budget of a notebook): "
-                                "its tests score 0")
-            crashed = started[-1] if started and ("Kernel died" in log or "DeadKernelError" in log) else None
-            for name in names:
-                if name in done or staged.get(name, 0) is None or not (course / "submitted" / student / assignment / f"{name}.ipynb").exists():
-                    continue
-                _grade_alone(run, course, student, assignment, name, staged, problems,
-                             culprit=_culprit(log) if name == crashed else None)
+        status, ran, _ = run(None)
+        if status:  # nbgrader could not finish (a dead kernel, a hang): the notebooks one by one
+            for name in gradable:
+                journal = ran.get(name)
+                if status == -9 and journal is not None and journal.state in (DONE, STOPPED) and \
+                        (course / "autograded" / student / assignment / f"{name}.ipynb").exists():
+                    continue  # graded before nbgrader was stopped
+                culprit = journal.cell if journal is not None and journal.state == KERNEL_DIED else None
+                _grade_alone(run, course, student, assignment, name, staged, problems, culprit=culprit)
     for name in names:
+        journal = journals.get(name)
+        if journal is not None and journal.state == STOPPED:
+            when = f"after {NOTEBOOK_BUDGET_S} s" if "time budget" in journal.why else f"after {journal.seconds:.0f} s"
+            problems.append(f"{name}: stopped {when} ({journal.why}): the tests not run by then score 0")
         graded = course / "autograded" / student / assignment / f"{name}.ipynb"
-        for p in _cell_errors(graded) + _review(graded):
+        for p in _cell_errors(graded, journal) + _review(graded):
             if p not in problems:
                 problems.append(p)
-    return Outcome(student, time.perf_counter() - start, problems)
+    return Outcome(student, time.perf_counter() - start, [printable(p, 600) for p in problems],
+                   {name: j.seconds for name, j in journals.items()})
 
 
 def _grade_alone(run, course: Path, student: str, assignment: str, name: str, staged: dict, problems: list[str],
@@ -444,33 +557,26 @@ def _grade_alone(run, course: Path, student: str, assignment: str, name: str, st
     """Grade one notebook by itself; take out cells that kill the kernel (``culprit``: one known already)."""
     taken: list[str] = []
     if culprit:
-        if name not in staged or staged[name] is None:
-            staged[name] = nbformat.read(course / "submitted" / student / assignment / f"{name}.ipynb", as_version=4)
         gid = _take_out(staged[name], culprit)
         if gid:
             taken.append(gid)
     for _ in range(CRASH_RETRIES + 1):
-        status, log = run(name, ["--OverwriteCells.add_missing_cells=False"] if taken else [])
+        status, ran, log = run(name, ["--OverwriteCells.add_missing_cells=False"] if taken else [])
+        journal = ran.get(name)
         if not status:
             zeroed = _zero_unscored(course, student, assignment, name)
             if taken:
                 problems.append(f"{name}: the kernel died in {', '.join(taken)}: taken out and graded again"
                                 + (f" ({', '.join(zeroed)} scored 0)" if zeroed else ""))
             return
-        if status == -9:
+        if journal is None or journal.state in (RUNNING, DONE, STOPPED):
             _zero(course, student, assignment, name)
-            problems.append(f"{name}: stopped after {NOTEBOOK_BUDGET_S} s (the time budget of a notebook): its tests score 0")
-            return
-        cell_id = _culprit(log) if "Kernel died" in log or "DeadKernelError" in log else None
-        if cell_id is None:
-            _zero(course, student, assignment, name)
-            last = [l for l in log.splitlines() if re.match(r"\s*\w+(\.\w+)*(Error|Exception)\b", l)]
-            why = last[-1].strip()[:160] if last else f"nbgrader exited with status {status}"
+            last = [line for line in log.splitlines() if re.match(r"\s*\w+(\.\w+)*(Error|Exception)\b", line)]
+            why = (f"it did not finish within {NOTEBOOK_BUDGET_S + 60} s" if status == -9
+                   else last[-1].strip()[:160] if last else f"nbgrader exited with status {status}")
             problems.append(f"{name}: nbgrader could not grade it ({why}): its tests score 0")
             return
-        if name not in staged or staged[name] is None:
-            staged[name] = nbformat.read(course / "submitted" / student / assignment / f"{name}.ipynb", as_version=4)
-        gid = _take_out(staged[name], cell_id)
+        gid = _take_out(staged[name], journal.cell) if journal.cell else None
         if gid is None:
             break
         taken.append(gid)
@@ -479,11 +585,13 @@ def _grade_alone(run, course: Path, student: str, assignment: str, name: str, st
 
 
 def autograde(course: Path, who: list[str] | None = None, assignment: str = ASSIGNMENT,
-              env: dict | None = None, sandbox: bool = True, zygote: bool = True) -> list[Outcome]:
+              env: dict | None = None, sandbox: bool = True, zygote: bool = True,
+              given: dict[str, Files] | None = None) -> list[Outcome]:
     """Grade each student of ``who`` (default: all) by itself; ``env``: extra environment
     variables for the grader (scripts/flake_check.py sets the grading seed); ``zygote``
     false starts every kernel from scratch instead of forking it from this process's
-    zygote (nde_grader/zygote.py)."""
+    zygote (nde_grader/zygote.py); ``given``: student -> what was left out of their folder
+    before it was copied here."""
     from nde_grader.sandbox import Zygote
 
     names = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
@@ -493,7 +601,7 @@ def autograde(course: Path, who: list[str] | None = None, assignment: str = ASSI
         env.setdefault("NDE_ZYGOTE_SOCKET", socket)
     else:
         env["NDE_ZYGOTE"] = "0"
-    return [_grade_student(course, student, assignment, names, env, sandbox)
+    return [_grade_student(course, student, assignment, names, env, sandbox, (given or {}).get(student))
             for student in who or students(course, assignment)]
 
 

@@ -20,7 +20,7 @@ import nbformat
 
 from . import ASSIGNMENT, ROOT
 from .examples import Variant, write_submission
-from .grade import Outcome, autograde, prepare_gradebook
+from .grade import Outcome, autograde, nbgrader, prepare_gradebook
 
 Writer = Callable[[Path], None]
 """Writes a student's files into their submitted/<student>/<assignment>/ folder."""
@@ -33,6 +33,8 @@ class Trial:
     outcomes: dict[str, Outcome]
     autograded: dict[str, dict[str, nbformat.NotebookNode]]
     """student -> notebook stem -> the notebook as nbgrader ran it (for the students in ``keep``)."""
+    feedback: dict[str, dict[str, str]]
+    """student -> notebook stem -> the student's feedback page (for the students in ``feedback``)."""
 
 
 def batch(variants: list[Variant]) -> list[list[Variant]]:
@@ -80,6 +82,7 @@ def _cell_scores(course: Path, student: str, scope: set[str]) -> dict[str, tuple
 def run_trial(
     students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2,
     only_varied: bool = False, keep: frozenset[str] = frozenset(), sandbox: bool = True, zygote: bool = True,
+    course_files: dict[str, bytes] | None = None, feedback: frozenset[str] = frozenset(), env: dict | None = None,
 ) -> Trial:
     """Grade ``students`` (name -> variants, or name -> writer of raw files).
 
@@ -88,6 +91,9 @@ def run_trial(
     The notebooks of the students in ``keep`` come back as nbgrader ran them. ``sandbox``
     false grades as ``grade --no-sandbox`` does (the benchmark measures what the sandbox costs);
     ``zygote`` false starts every kernel from scratch (the tests compare the two).
+    ``course_files``: more files of the course copies (path -> bytes), such as another
+    student's folder that is not graded; ``feedback``: students whose feedback pages are
+    written too (and returned); ``env``: extra environment variables for the grader.
     """
     every_source = sorted(nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb"))
     every = notebooks or every_source
@@ -102,11 +108,14 @@ def run_trial(
     # the largest first, each worker taking the next student when it is free: the workers finish together
     todo = deque(sorted(students, key=lambda name: (-size(name), name)))
     lock = threading.Lock()
-    cells, outcomes, autograded = {}, {}, {}
+    cells, outcomes, autograded, pages = {}, {}, {}, {}
 
     def work() -> None:
         with tempfile.TemporaryDirectory(prefix="course-trial-") as tmp:
             course = _course_copy(Path(tmp))
+            for rel, data in (course_files or {}).items():
+                (course / rel).parent.mkdir(parents=True, exist_ok=True)
+                (course / rel).write_bytes(data)
             prepare_gradebook(course)
             while True:
                 with lock:
@@ -120,19 +129,32 @@ def run_trial(
                     spec(folder)
                 else:
                     write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied, only=notebooks)
-                (outcome,) = autograde(course, [name], sandbox=sandbox, zygote=zygote)
+                (outcome,) = autograde(course, [name], sandbox=sandbox, zygote=zygote, env=env)
                 left_out = {f"{n}.ipynb is missing: 0 points" for n in every_source if n not in scope(name)}
                 outcome.problems = [p for p in outcome.problems if p.split(" (found")[0] not in left_out]
                 scores = _cell_scores(course, name, scope(name))
                 ran = {nb.stem: nbformat.read(nb, as_version=4)
                        for nb in sorted((course / "autograded" / name / ASSIGNMENT).glob("*.ipynb"))} if name in keep else None
+                page = _feedback(course, name) if name in feedback else None
                 with lock:
                     outcomes[name], cells[name] = outcome, scores
                     if ran is not None:
                         autograded[name] = ran
+                    if page is not None:
+                        pages[name] = page
 
     n_workers = max(1, min(workers, len(todo)))
     with ThreadPoolExecutor(n_workers) as pool:
         for future in [pool.submit(work) for _ in range(n_workers)]:
             future.result()
-    return Trial(cells, outcomes, autograded)
+    return Trial(cells, outcomes, autograded, pages)
+
+
+def _feedback(course: Path, student: str) -> dict[str, str]:
+    """Write a graded student's feedback pages (``nbgrader generate_feedback``); notebook -> page."""
+    status, log = nbgrader(["generate_feedback", ASSIGNMENT, f"--student={student}", "--force", "--log-level=WARN"],
+                           course, timeout=600)
+    if status:
+        raise RuntimeError(f"generate_feedback failed for {student}:\n{log}")
+    folder = course / "feedback" / student / ASSIGNMENT
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.html"))}

@@ -7,19 +7,27 @@ are computed by the check itself, in the grader's process.
 
 - ``KernelProbe`` (grading): the routine runs inside the student's kernel, which can
   see neither this package nor the course's files. The harness is sent into the
-  kernel as source code the first time a check needs it; each call is one silent
-  execution whose result comes back as a display message, JSON with arrays in base64
-  (never a pickle).
+  kernel as source code the first time a check needs it; each call is one execution
+  whose result comes back as a display message, JSON with arrays in base64 (never a
+  pickle). Each call carries a fresh random token that the reply must echo, and exactly
+  one reply is accepted: what the student's code prints or displays while the routine
+  runs, even a message shaped like the harness's, is never taken for its reply. (Code in
+  the kernel can still change what the harness returns, as it can change the answer
+  itself: the check decides from values that only a right answer gives, and reads
+  nothing that is missing, of the wrong kind or shape as a pass.)
 - ``LocalProbe`` (an instructor running a source notebook, scripts): the same routine
   runs in this process on the notebook's namespace, and its parameters and result go
   through the same encoding, so that both probes behave alike.
 
-When the student's code raises inside a routine, ``run`` raises ``KernelRaised``.
+When the student's code raises inside a routine, or the kernel's reply is missing,
+doubled, forged or unreadable, ``run`` raises ``KernelRaised``.
 """
 from __future__ import annotations
 
+import binascii
 import importlib
 import json
+import secrets
 from pathlib import Path
 
 from .harness import MIME, call_routine, decode, encode, roundtrip
@@ -83,17 +91,21 @@ def bootstrap_code(modules: list[str], package: bool = True) -> str:
 
 
 class KernelProbe(Probe):
-    """Runs harness routines in a grading kernel through ``execute(code) -> outputs``."""
+    """Runs harness routines in a grading kernel through ``execute(code) -> (outputs, reply)``,
+    ``reply`` being the content of the kernel's execute reply."""
 
     def __init__(self, execute, loaded: set[str]):
         self.execute = execute
         self.loaded = loaded  # harness modules already sent to this kernel
 
     def _send(self, code: str) -> list:
-        outputs = self.execute(code)
-        for out in outputs:
-            if out.get("output_type") == "error":
-                raise KernelRaised(out.get("ename", "Error"), str(out.get("evalue", "")))
+        outputs, reply = self.execute(code)
+        error = next((o for o in outputs if o.get("output_type") == "error"), None)
+        if error is not None:
+            raise KernelRaised(error.get("ename", "Error"), str(error.get("evalue", "")))
+        if (reply or {}).get("status") != "ok":
+            raise KernelRaised((reply or {}).get("ename") or "NoReply", str((reply or {}).get("evalue") or
+                               "the kernel did not finish the hidden test's request"))
         return outputs
 
     def run(self, routine: str, **params):
@@ -102,13 +114,22 @@ class KernelProbe(Probe):
             self._send(bootstrap_code([module], package="__init__" not in self.loaded))
             self.loaded.update({"__init__", module})
         payload = json.dumps(encode(params))
-        outputs = self._send(f"__import__({KERNEL_PACKAGE!r}).serve({routine!r}, {payload!r})")
-        for out in outputs:
-            data = out.get("data", {})
-            if MIME in data:
-                raw = data[MIME]
-                return decode(json.loads(raw) if isinstance(raw, str) else raw)
-        raise KernelRaised("NoResult", "the kernel sent no result back (was the display machinery changed?)")
+        token = secrets.token_hex(16)
+        outputs = self._send(f"__import__({KERNEL_PACKAGE!r}).serve({routine!r}, {payload!r}, {token!r})")
+        replies = [o for o in outputs if MIME in (o.get("data") or {})]
+        if len(replies) != 1:
+            raise KernelRaised("BadReply", f"the kernel sent {len(replies)} replies to one request of the hidden tests, "
+                               "where the grader's harness sends exactly one (was the display machinery changed?)")
+        raw = replies[0]["data"][MIME]
+        try:
+            reply = json.loads(raw) if isinstance(raw, str) else raw
+            if (replies[0].get("output_type") != "display_data" or not isinstance(reply, dict)
+                    or set(reply) != {"token", "result"} or reply["token"] != token):
+                raise ValueError("not the harness's reply")
+            return decode(reply["result"])
+        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+            raise KernelRaised("BadReply", f"the reply to the hidden tests did not come from the grader's harness, or "
+                               f"cannot be read ({exc})") from None
 
 
 def check_exists(name: str) -> None:

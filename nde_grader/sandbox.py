@@ -6,13 +6,18 @@ What the kernel sees:
 
 - read-only: the system's programs and libraries (/usr, /bin, /lib*, /sbin, /etc, /sys),
   the Python installation, the course's environment and the students' library;
-- read-write: its scratch folder (its working folder: the student's files, nothing else),
-  an empty /tmp and /dev/shm;
+- read-write: its scratch folder (its working folder: the student's notebooks, nothing
+  else of theirs), a home folder of its own that the grader makes empty (so that no file
+  of the submission configures IPython, Jupyter, matplotlib or Python's user site), an
+  empty /tmp and /dev/shm;
 - nothing else: not the course repository (answers, checks, source notebooks), not the
   gradebook, not other students' files, not /root or /home, no network.
 
-It runs as a user id of its own (no name, no groups), with no way to gain privileges,
-and with limits on memory, file size and processes. After the kernel, every process of
+It runs as a user id of its own (no name, no groups; unique among the live grading
+processes of the machine by construction, see ``_next_uid``), with no way to gain
+privileges, and with limits on memory, file size and processes; its environment holds
+only what a kernel needs (``Sandbox.env``), and its output goes to a file of its own
+(``Sandbox.output_file``), never to the grader's log. After the kernel, every process of
 that user id is killed and the scratch folder removed.
 
 This needs Linux and root (to create namespaces and switch users). ``unavailable()``
@@ -41,8 +46,13 @@ SYSTEM = ["/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/etc"
 
 KEEP_ENV = ("MPLBACKEND", "NDE_HEADLESS", "NBGRADER_EXECUTION", "PYTHONWARNINGS", "OMP_NUM_THREADS",
             "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "TZ", "LANG", "LC_ALL")
+"""The grader's variables a kernel keeps; every other one is left out (``Sandbox.env``)."""
 UID_BASE = 1_900_000
-"""Kernels run as user ids UID_BASE + k: high, so that no account of the machine has them."""
+"""Kernels run as user ids UID_BASE + pid * UID_SLOTS + k: high, so that no account of the machine has them."""
+UID_SLOTS = 64
+"""Sandboxes one process may hold at once (a grading process holds one per kernel it runs: one at a time)."""
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+"""The largest notebook file a kernel is given."""
 
 _counter = itertools.count()
 _lock = threading.Lock()
@@ -79,8 +89,48 @@ def unavailable() -> str | None:
 
 
 def _next_uid() -> int:
+    """A user id that no other live sandbox of this machine has: process ids are unique
+    among live processes and below 2**22 (the kernel's PID_MAX_LIMIT), so each process
+    has UID_SLOTS ids of its own (1.9 M to 270 M, within uid_t); a process cycles through
+    its slots, and never holds more than a few sandboxes at once."""
     with _lock:
-        return UID_BASE + (os.getpid() % 50_000) * 20 + next(_counter) % 20
+        return UID_BASE + os.getpid() * UID_SLOTS + next(_counter) % UID_SLOTS
+
+
+def copy_font_cache(home: Path, uid: int | None = None) -> None:
+    """Give a kernel's (or the zygote's) matplotlib the grader's font list, which it would
+    otherwise rebuild (seconds), in ``home``'s matplotlib folder; owned by ``uid``."""
+    try:
+        import matplotlib
+
+        found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+    except Exception:  # noqa: BLE001 (only a speed-up)
+        return
+    target = home / ".config" / "matplotlib"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in found[-1:]:
+        shutil.copyfile(path, target / path.name)
+    if uid is not None and os.geteuid() == 0:
+        for path in (home / ".config", target, *target.iterdir()):
+            os.lchown(path, uid, uid)
+
+
+def kernel_env(home: str) -> dict[str, str]:
+    """A kernel's environment with ``home`` as its home: the grader's KEEP_ENV variables and
+    nothing else of the grader's; IPython's, Jupyter's and matplotlib's folders, the XDG
+    folders and Python's user site all in ``home`` (the user site off), so that what
+    configures the kernel is the grader's choice."""
+    env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+    env.update(
+        HOME=home, USER="student", LOGNAME="student", TMPDIR="/tmp", JUPYTER_PLATFORM_DIRS="1",
+        PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+        IPYTHONDIR=f"{home}/.ipython", JUPYTER_CONFIG_DIR=f"{home}/.jupyter", JUPYTER_DATA_DIR=f"{home}/.local/share/jupyter",
+        JUPYTER_RUNTIME_DIR=f"{home}/.local/share/jupyter/runtime", XDG_CONFIG_HOME=f"{home}/.config",
+        XDG_CACHE_HOME=f"{home}/.cache", XDG_DATA_HOME=f"{home}/.local/share", MPLCONFIGDIR=f"{home}/.config/matplotlib",
+        PYTHONUSERBASE=f"{home}/.local", PYTHONNOUSERSITE="1", PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.setdefault("LANG", "C.UTF-8")
+    return env
 
 
 @dataclass
@@ -98,11 +148,38 @@ class Sandbox:
         (self.base / "root").mkdir()  # the new root is built on this empty folder
         self.work.mkdir()
         (self.work / ".kernel").mkdir()
+        self.home.mkdir()
+        self._give(self.work, self.work / ".kernel", self.home)
+
+    def _give(self, *paths: Path) -> None:
+        """Make ``paths`` the kernel's (when the grader can: as root)."""
+        if os.geteuid() == 0:
+            for path in paths:
+                os.lchown(path, self.uid, self.uid)
 
     @property
     def work(self) -> Path:
-        """The kernel's working folder: the student's files go here."""
+        """The kernel's working folder: the student's notebooks go here."""
         return self.base / "work"
+
+    @property
+    def home(self) -> Path:
+        """The kernel's home: an empty folder of the grader's, outside the student's files."""
+        return self.base / "home"
+
+    @property
+    def output_file(self) -> Path:
+        """Where the kernel's standard output and error go (outside what the kernel sees)."""
+        return self.base / "kernel-output.log"
+
+    def output_tail(self, size: int = 2000) -> str:
+        """The last ``size`` bytes of the kernel's own output (why a kernel did not start)."""
+        try:
+            with open(self.output_file, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.output_file) - size))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
 
     @property
     def connection_file(self) -> str:
@@ -112,49 +189,23 @@ class Sandbox:
     def ipc_prefix(self) -> str:
         return str(self.work / ".kernel" / "ipc")
 
-    def add_files(self, folder: Path, skip: set[str] = frozenset()) -> list[str]:
-        """Copy the regular files of a student's folder into the working folder (no links,
-        nothing special, at most 50 MB each); return what was left out."""
-        left_out = []
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder)
-            if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                left_out.append(f"{rel} (not a regular file)")
-            elif path.is_file():
-                if path.name in skip or ".ipynb_checkpoints" in rel.parts:
-                    continue
-                if path.stat().st_size > 50 * 2**20:
-                    left_out.append(f"{rel} (over 50 MB)")
-                    continue
-                (self.work / rel).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, self.work / rel)
-        for path in self.work.rglob("*"):
-            os.lchown(path, self.uid, self.uid)
-        return left_out
+    def add_notebooks(self, folder: Path, names: set[str]) -> None:
+        """Copy the notebooks ``names`` of a student's folder into the working folder: regular
+        files (no links) of at most MAX_NOTEBOOK_BYTES; no other file of the student's."""
+        for name in sorted(names):
+            path = folder / name
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_NOTEBOOK_BYTES:
+                continue
+            shutil.copyfile(path, self.work / name)
+            self._give(self.work / name)
 
     def env(self) -> dict[str, str]:
-        home = str(self.work)
-        env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
-        env.update(
-            HOME=home, USER="student", LOGNAME="student", TMPDIR="/tmp", JUPYTER_PLATFORM_DIRS="1",
-            PATH=os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            MPLCONFIGDIR=f"{home}/.config/matplotlib", PYTHONDONTWRITEBYTECODE="1",
-        )
-        env.setdefault("LANG", "C.UTF-8")
-        return env
+        """The kernel's whole environment: the grader's KEEP_ENV, and every folder that
+        configures IPython, Jupyter, matplotlib or Python's user site in the kernel's home."""
+        return kernel_env(str(self.home))
 
     def _cache_matplotlib(self) -> None:
-        """Give the kernel matplotlib's font list, which it would otherwise rebuild (seconds)."""
-        try:
-            import matplotlib
-
-            found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
-        except Exception:  # noqa: BLE001 (only a speed-up)
-            return
-        target = self.work / ".config" / "matplotlib"
-        target.mkdir(parents=True, exist_ok=True)
-        for path in found[-1:]:
-            shutil.copyfile(path, target / path.name)
+        copy_font_cache(self.home, self.uid)
 
     def command(self, argv: list[str]) -> list[str]:
         """The command that starts ``argv`` (a kernel) inside this sandbox."""
@@ -168,7 +219,8 @@ class Sandbox:
         if memory:
             limits["as"] = memory
         config = {
-            "root": str(self.base / "root"), "scratch": str(self.work), "uid": self.uid, "gid": self.uid,
+            "root": str(self.base / "root"), "scratch": str(self.work), "writable": [str(self.home)],
+            "uid": self.uid, "gid": self.uid,
             "read_only": self.visible if self.visible is not None else visible_paths(), "devices": sorted(glob.glob("/dev/nvidia*")), "env": self.env(),
             "limits": limits, "hide": sorted({*self.hide, str(REPOSITORY)}),
         }
@@ -202,10 +254,14 @@ class Zygote:
 
         folder = tempfile.mkdtemp(prefix="nde-zygote-")
         self.path = os.path.join(folder, "socket")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NDE_ZYGOTE")}
+        # a kernel forked from the zygote inherits what the zygote was started with (its
+        # /proc/self/environ): a kernel's environment, never the grader's
+        home = Path(folder) / "home"
+        copy_font_cache(home)
+        env = kernel_env(str(home))
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(ZYGOTE), self.path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+            stderr=subprocess.DEVNULL, env=env, cwd=folder, start_new_session=True,
         )
         ready, _, _ = select.select([self.process.stdout], [], [], 180)
         if not ready or self.process.stdout.readline().strip() != b"ready":

@@ -6,7 +6,8 @@ The process detaches itself from the machine's mount, network, IPC and host-name
 namespaces, builds a new root file system that holds only what a kernel needs (the
 system's programs and libraries, the Python installation, the course's environment
 and the students' library, all read-only), the kernel's scratch folder (writable: the
-student's files) and empty /tmp and /dev/shm, changes into it, drops every privilege
+student's notebooks), its home (writable, made empty by the grader) and empty /tmp and
+/dev/shm, changes into it, drops every privilege
 (an unprivileged user and group of its own, no supplementary groups, no new
 privileges), sets resource limits and replaces itself with the kernel. The instructor's
 files (the course repository with its answers and checks, the gradebook, other
@@ -16,7 +17,8 @@ folder.
 
 This file uses the standard library only and is run with ``-I -S``, so that nothing of
 the grading library is ever loaded in the process that becomes the kernel. CONFIG keys:
-root (an empty folder to build the new root on), scratch, uid, gid, read_only (paths),
+root (an empty folder to build the new root on), scratch (the working folder), writable
+(other folders the kernel may write: its home), uid, gid, read_only (paths),
 hide (paths never to show, even inside a read-only one),
 devices (extra device files, e.g. GPUs), env (the kernel's whole environment),
 limits ({name: value} for resource.RLIMIT_<NAME>).
@@ -115,7 +117,8 @@ def build(config: dict) -> None:
         elif os.path.exists(path):
             _bind(path, root + path)
     scratch = config["scratch"]
-    _bind(scratch, root + scratch, writable=True)
+    for path in [scratch, *config.get("writable", [])]:
+        _bind(path, root + path, writable=True)
     os.chroot(root)
     os.chdir(scratch)
 

@@ -156,8 +156,10 @@ def serve(path: str) -> None:
                     for other in kernels:
                         other.close()
                     client.close()
-                    for target, fd in enumerate(fds[:3]):  # the stand-in's stdin, stdout and stderr
-                        os.dup2(fd, target)
+                    null = os.open(os.devnull, os.O_RDWR)
+                    for target in range(3):  # the stand-in's stdin, stdout and stderr (never the zygote's)
+                        os.dup2(fds[target] if target < len(fds) else null, target)
+                    os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # nothing else of the zygote's reaches a kernel
                     _kernel(sandbox, request)
                 for fd in fds:
                     os.close(fd)

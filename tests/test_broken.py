@@ -1,7 +1,7 @@
 """Broken submissions, graded in one batch with ordinary ones, get fair scores with reasons.
 
-Also: warnings on stderr are not failures, other stderr output is (and is named), and a
-notebook past its time budget is stopped.  The cases are in tests/broken/cases.py.
+Also: nothing on stderr costs a point (warnings or not; other stderr is named for a person
+to look at), and a notebook past its time budget is stopped by the executor.  The cases are in tests/broken/cases.py.
 """
 from __future__ import annotations
 

@@ -231,7 +231,7 @@ def test_solution_notebook(student, name):
                     problems.append(f"{_label(i, cell)} raises {err}")
                 elif out["mime"] == "application/vnd.jupyter.stderr" and _role(cell) == "test" \
                         and "Warning" not in out["text"]:
-                    problems.append(f"{_label(i, cell)} writes to stderr (nbgrader gives 0 points): "
+                    problems.append(f"{_label(i, cell)} writes to stderr (a student would read it as a failure): "
                                     f"{out['text'][:200]!r}")
                 if NEEDS_LINE in out["text"]:
                     problems.append(f"{_label(i, cell)} still waits for an answer: {out['text'].strip()!r}")
