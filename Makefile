@@ -49,9 +49,10 @@ bundle: $(STAMP)
 site: $(STAMP)
 	$(PY) -m course site --out dist/site
 
-## nbgrader's exchange, where release_assignment, submit and collect meet
+## nbgrader's exchange, where release_assignment, submit and collect meet: nbgrader's
+## default folder (Exchange.root), which formgrader and the students' Assignment List use too
 exchange:
-	mkdir -p /srv/nbgrader/exchange && chmod ugo+rwx /srv/nbgrader/exchange
+	mkdir -p /usr/local/share/nbgrader/exchange && chmod ugo+rwx /usr/local/share/nbgrader/exchange
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py

@@ -83,6 +83,11 @@ c.Autograde.autograde_preprocessors = [
 # such and the autograded total apart (FeedbackMarks); formulas typeset by the MathJax of
 # the course's environment, never a CDN.
 #
+# Formgrader: nbgrader's view of a submission (its template "formgrade"), as the course's
+# template nde_formgrade draws it: formulas typeset by the MathJax of the Jupyter server
+# that shows it (ServerMathJax) instead of nbgrader's CDN, with the fonts it ships, as in
+# the feedback (nde_grader/templates/nde_view.html.j2 holds what both pages share).
+#
 # A submitted notebook is untrusted, and both the feedback and formgrader (where an
 # instructor grades in a logged-in Jupyter session) show it: SafeView
 # (nde_grader/safe_view.py) makes it safe to render first, the same way for both: images
@@ -94,15 +99,22 @@ c.Autograde.autograde_preprocessors = [
 # SafeView once, after the grades and marks are in the notebook.
 import nbgrader as _nbgrader  # noqa: E402
 
-from nde_grader.preprocessors import FeedbackExporter, FeedbackMarks  # noqa: E402
+from nde_grader.preprocessors import FeedbackExporter, FeedbackMarks, ServerMathJax  # noqa: E402
 from nde_grader.safe_view import SafeView  # noqa: E402
 
-c.HTMLExporter.preprocessors = [SafeView]  # formgrader
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__import__("nde_grader").__file__)), "templates")
+FORMGRADER = os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader")
+c.HTMLExporter.preprocessors = [SafeView, ServerMathJax]  # formgrader
+c.HTMLExporter.template_name = "nde_formgrade"
+# formgrader's templates and the course's (FeedbackExporter's too); nde_formgrade extends
+# formgrade/index.html.j2, and both pages import TEMPLATES/nde_view.html.j2
+c.HTMLExporter.extra_template_basedirs = [os.path.join(FORMGRADER, "templates"), TEMPLATES]
+c.HTMLExporter.extra_template_paths = [TEMPLATES, os.path.join(FORMGRADER, "templates")]
 c.FeedbackExporter.preprocessors = []
+# generate_feedback sets HTMLExporter.extra_template_paths to Bootstrap's CSS, which the page embeds
+c.FeedbackExporter.extra_template_paths = [
+    os.path.join(FORMGRADER, "static", "node_modules", "bootstrap", "dist", "css"), TEMPLATES,
+]
 c.GenerateFeedback.preprocessors = [GetGrades, FeedbackMarks, HideHiddenTests, SafeView, CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = FeedbackExporter
 c.FeedbackExporter.template_name = "nde_feedback"
-c.FeedbackExporter.extra_template_basedirs = [
-    os.path.join(os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
-    os.path.join(os.path.dirname(os.path.abspath(__import__("nde_grader").__file__)), "templates"),
-]

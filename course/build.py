@@ -11,6 +11,7 @@ the whole build succeeded, so a broken MyST file leaves nothing half-written.
 """
 from __future__ import annotations
 
+import ast
 import filecmp
 import re
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+from nbgrader.utils import compute_checksum
 
 from nde_grader.exports import ExportError, reference_package
 from nde_grader.hidden import checks_in
@@ -31,6 +33,17 @@ from . import examples
 
 # Generated trees, relative to the repository root, compared and replaced as wholes.
 GENERATED = ("source", "release", "submitted", "nde_grader/reference")
+
+
+# What the kernel reports about its language when JupyterLab starts it (ipykernel's
+# language_info): JupyterLab writes it into the open notebook, and a notebook whose copy
+# differs shows as modified as soon as it is opened. The version is that of the course's
+# environment (.venv); on another Python only that field differs.
+PYTHON_VERSION = "3.11.7"
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py", "mimetype": "text/x-python",
+    "name": "python", "nbconvert_exporter": "python", "pygments_lexer": "ipython3", "version": PYTHON_VERSION,
+}
 
 
 def markdown_sources() -> list[Path]:
@@ -89,8 +102,29 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["language_info"] = LANGUAGE_INFO
     return nb
+
+
+PASSED = "✓ {rule} (visible tests passed; hidden tests run when graded)"
+"""What a test cell of the release prints when its visible asserts pass: the first line of
+its docstring, the rule it checks. The grader runs the source's cells, which lack it."""
+
+
+def passed_text(source: str) -> str | None:
+    """What a test cell of the release (``source`` without its hidden tests) prints when its
+    visible asserts pass, or None for a cell with no visible test."""
+    body = ast.parse(source).body
+    doc = ast.get_docstring(ast.Module(body=body[:1], type_ignores=[])) if body else None
+    if not doc or len(body) < 2:
+        return None
+    return PASSED.format(rule=re.sub(r"\s*\(hidden tests\)$", "", doc.strip().splitlines()[0].strip().rstrip(".")))
+
+
+def passed_line(source: str) -> str | None:
+    """The line that ends such a test cell in the release: it prints ``passed_text``."""
+    text = passed_text(source)
+    return None if text is None else f"print({text!r})"
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
@@ -131,6 +165,12 @@ def build(stage: Path) -> None:
         nb = nbformat.read(release_nb, as_version=4)
         # No jupytext metadata: a student's copy must never be paired with a MyST file.
         nb.metadata.pop("jupytext", None)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            line = passed_line(cell.source) if meta.get("grade") and not meta.get("solution") else None
+            if line:
+                cell.source = f"{cell.source.rstrip()}\n{line}"
+                meta["checksum"] = compute_checksum(cell)  # nbgrader's Validate compares it
         write_notebook(nb, release_nb)
     (stage / "gradebook.db").unlink()
     (stage / "nbgrader_config.py").unlink()

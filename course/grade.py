@@ -48,6 +48,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -129,10 +130,22 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def printable(text: str, limit: int = 300) -> str:
     """One line of ``text`` safe to print in the instructor's terminal and report: control
-    characters (escape sequences, carriage returns) shown escaped, at most ``limit`` characters."""
+    characters (escape sequences, carriage returns) shown escaped, at most ``limit`` characters,
+    cut after a word where one ends in the last quarter (a limit meant to be rarely reached)."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).replace("\n", " ")
     text = _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return (text[:cut] if cut >= limit * 3 // 4 else text[: limit - 1]) + "…"
+
+
+def report_line(text: str, indent: int = 4) -> str:
+    """A line of the report as the terminal shows it: wrapped between words to the terminal's
+    width (100 columns in a file), its continuation lines indented further."""
+    width = max(shutil.get_terminal_size((100, 24)).columns, 60)
+    return textwrap.fill(text, width, initial_indent=" " * indent, subsequent_indent=" " * (indent + 2),
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def prepare_gradebook(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> None:
@@ -383,7 +396,7 @@ _HINTS = {
 
 
 def _reason(ename: str, value: str) -> str:
-    value = printable(value.strip().splitlines()[0] if value.strip() else "", 160)
+    value = printable(value.strip().splitlines()[0] if value.strip() else "", 2000)  # whole: its advice comes last
     hint = _HINTS.get(ename) or ("ran out of memory" if "allocate" in value and "memory" in value else "")
     return f"{ename}{': ' + value if value else ''}{' -- ' + hint if hint else ''}"
 
@@ -548,7 +561,7 @@ def _grade_student(course: Path, student: str, assignment: str, names: list[str]
         for p in _cell_errors(graded, journal) + _review(graded):
             if p not in problems:
                 problems.append(p)
-    return Outcome(student, time.perf_counter() - start, [printable(p, 600) for p in problems],
+    return Outcome(student, time.perf_counter() - start, [printable(p, 4000) for p in problems],
                    {name: j.seconds for name, j in journals.items()})
 
 
@@ -710,7 +723,7 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
         if r.needs_review:
             print(f"    NEEDS REVIEW: {r.needs_review}")
         for p in r.problems:
-            print(f"    {p}")
+            print(report_line(p))
         for o in overrides:
             print(f"    kept, set by hand: {o}")
     if report.skipped:

@@ -35,9 +35,15 @@ class NotebookGrade:
     graded_score: float = 0.0  # the same, over the cells graded so far (written answers: once graded)
     graded_max: float = 0.0
     autograder: float = 0.0  # the autograder's scores alone
-    to_grade: int = 0  # written answers not graded by hand yet
+    to_grade: int = 0  # written answers not graded by hand yet (``awaits_hand``)
     to_grade_points: float = 0.0
     overrides: list = field(default_factory=list)
+
+
+def awaits_hand(grade) -> bool:
+    """A written answer that no one has graded yet: no score set by hand, none by the
+    autograder (nbgrader scores an answer left blank 0 by itself: that one is graded)."""
+    return grade.cell.cell_type == "markdown" and grade.manual_score is None and grade.auto_score is None
 
 
 def notebook_grade(nb) -> NotebookGrade:
@@ -47,7 +53,7 @@ def notebook_grade(nb) -> NotebookGrade:
         out.score += g.score
         out.max_score += g.max_score
         out.autograder += g.auto_score or 0.0
-        if g.cell.cell_type == "markdown" and g.manual_score is None:
+        if awaits_hand(g):
             out.to_grade += 1
             out.to_grade_points += g.max_score
         else:

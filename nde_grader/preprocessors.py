@@ -69,6 +69,33 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
+MATHJAX_FONTS = {
+    # jupyter-server-mathjax ships MathJax 2.7 with the STIX-Web fonts only (as Jupyter's own
+    # pages use them): choose those, or MathJax asks for its TeX fonts, finds none, and
+    # typesets with the browser's fonts (formulas with primes then fail to render)
+    "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
+    # no fast preview: it draws with the TeX fonts too
+    "fast-preview": {"disabled": True},
+}
+"""MathJax settings of every offline page of the course: the feedback (templates/nde_feedback),
+formgrader's view (templates/nde_formgrade) and the website (website/conf.py)."""
+
+SERVER_MATHJAX = "/static/jupyter_server_mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+"""The MathJax that a Jupyter server of the course's environment serves (jupyter-server-mathjax),
+below the server's base URL."""
+
+
+class ServerMathJax(NbGraderPreprocessor):
+    """Formgrader's view of a submission (templates/nde_formgrade, nbgrader_config.py): formulas
+    typeset by the MathJax of the Jupyter server that shows it, with the fonts it ships
+    (resources["nde"], as FeedbackMarks gives the feedback), never nbgrader's CDN."""
+
+    def preprocess(self, nb, resources):
+        base = str(resources.get("base_url") or "").rstrip("/")  # formgrader's handler gives it
+        resources["nde"] = {"mathjax": [base + SERVER_MATHJAX], "mathjax_config": MATHJAX_FONTS}
+        return nb, resources
+
+
 class FeedbackMarks(NbGraderPreprocessor):
     """What the course's feedback page (templates/nde_feedback) shows beyond nbgrader's
     numbers: for each graded cell whether it waits to be graded by hand, whether a score
@@ -77,8 +104,7 @@ class FeedbackMarks(NbGraderPreprocessor):
     written answers still to grade, and where MathJax is."""
 
     mathjax = List(
-        ["../../mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe",
-         "/static/components/MathJax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"],
+        ["../../mathjax/" + SERVER_MATHJAX.rsplit("/", 1)[1], SERVER_MATHJAX],
         help="Where the feedback page looks for MathJax, in turn: the copy that `python -m course grade` puts "
              "in feedback/mathjax/, then a Jupyter server's (jupyter-server-mathjax).",
     ).tag(config=True)
@@ -86,8 +112,11 @@ class FeedbackMarks(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook, MissingEntry
 
+        from .export import awaits_hand
+
         info = resources["nbgrader"]
-        totals = {"auto_score": 0.0, "auto_max": 0.0, "pending": 0, "pending_points": 0.0, "mathjax": list(self.mathjax)}
+        totals = {"auto_score": 0.0, "auto_max": 0.0, "pending": 0, "pending_points": 0.0, "mathjax": list(self.mathjax),
+                  "mathjax_config": MATHJAX_FONTS}
         with Gradebook(info["db_url"]) as gb:
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
@@ -97,7 +126,7 @@ class FeedbackMarks(NbGraderPreprocessor):
                     grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
                 except MissingEntry:
                     continue
-                pending = cell.cell_type == "markdown" and grade.manual_score is None
+                pending = awaits_hand(grade)
                 meta["nde_pending"] = pending
                 meta["nde_override"] = grade.auto_score if cell.cell_type == "code" and grade.manual_score is not None else None
                 meta["nde_rule"] = _rule(cell.source) if cell.cell_type == "code" else ""

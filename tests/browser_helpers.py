@@ -58,6 +58,54 @@ def progress_tree(name: str) -> Path:
     return Path(f"release-{name[:2]}") / ASSIGNMENT
 
 
+# A student who reached a notebook with an exercise of an earlier one unanswered: the
+# course's answers of 07 beside an unanswered 04 (07 uses its DV in test cells and in
+# teaching cells), and the exercise that the one-line messages must name.
+EARLIER_MISSING = ("07_mutual_information.ipynb", "04_dv_bound.ipynb", "Exercise 2 of 04_dv_bound.ipynb")
+EARLIER_MISSING_TREE = Path("missing-earlier") / ASSIGNMENT
+STOPS_LINE = "This cell stops here"  # what nde_student.needs prints for an earlier answer
+
+
+def with_earlier_missing(folder: Path) -> Path:
+    """Fill ``folder`` as EARLIER_MISSING says (the notebooks before the one opened with the
+    course's answers, the unanswered one as released); the opened notebook's path."""
+    name, unanswered, _ = EARLIER_MISSING
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in notebooks("solutions"):
+        if path.name <= name:
+            shutil.copy(SOURCES["release"] / path.name if path.name == unanswered else path, folder)
+    return folder / name
+
+
+def earlier_missing_problems(cells, seen: list[list[dict]]) -> list[str]:
+    """What is wrong with the notebook of EARLIER_MISSING after running each cell.
+
+    ``seen[i]`` holds cell i's outputs as ``{"error": the exception's name or None, "text": ...}``.
+    A cell that needs the missing answer shows one line naming its exercise, an error only
+    in a test cell; no other cell fails; every other test cell shows its ✓ line.
+    """
+    from course.build import passed_text
+
+    missing, problems, failed, stopped = EARLIER_MISSING[2], [], 0, 0
+    for i, (cell, outputs) in enumerate(zip(cells, seen)):
+        meta = cell.metadata.get("nbgrader", {})
+        test = cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+        where = f"cell {i} ({meta.get('grade_id', cell.get('id'))})"
+        lines = [line for o in outputs for line in o["text"].splitlines() if line.strip()]
+        errors = [o["error"] for o in outputs if o["error"]]
+        if errors or any(STOPS_LINE in line for line in lines):
+            if errors and not test:
+                problems.append(f"{where} fails with {errors}: only a test cell may, the others stop quietly")
+            if len(lines) != 1 or missing not in lines[0]:
+                problems.append(f"{where} should show one line naming {missing}, not {lines[:4]}")
+            failed, stopped = failed + bool(errors), stopped + (not errors)
+        elif test and passed_text(cell.source) and passed_text(cell.source) not in lines:
+            problems.append(f"{where} passed without its ✓ line: {lines[:4]}")
+    if not (failed and stopped):
+        problems.append(f"{failed} test cells failed and {stopped} cells stopped: the notebook no longer needs {missing}?")
+    return problems
+
+
 def copy_course(dest: Path) -> Path:
     """What a student's course folder holds, copied to dest: notebooks, figures, config."""
     for kind, tree in TREES.items():
@@ -70,6 +118,7 @@ def copy_course(dest: Path) -> Path:
         for earlier in notebooks("solutions"):
             if earlier.name < path.name:
                 shutil.copy(earlier, folder)
+    with_earlier_missing(dest / EARLIER_MISSING_TREE)
     shutil.copytree(ROOT / "images", dest / "images")
     shutil.copy(ROOT / "nbgrader_config.py", dest / "nbgrader_config.py")
     return dest
@@ -260,6 +309,11 @@ class LabPage:
             }""", arg=[PANEL, path.rsplit("/", 1)[-1], n_cells], timeout=timeout)
         self.wait_idle(timeout)
 
+    def modified(self) -> bool:
+        """Whether the notebook in front shows as modified (unsaved changes) in its tab."""
+        return self.page.evaluate(
+            "() => !!document.querySelector('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current.jp-mod-dirty')")
+
     def wait_idle(self, timeout: float = 120_000) -> None:
         """The kernel is connected and idle (notebook toolbar indicator and status bar)."""
         self.page.wait_for_function(
@@ -357,6 +411,55 @@ class LabPage:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path))
         self.page.set_viewport_size(self.size)
+
+
+# ---------------------------------------------------------------- pages that show a graded notebook
+
+# What a person reads on a page that shows a notebook (the feedback, formgrader's view):
+# formulas typeset, none left as raw $ or as MathJax's error mark, images loaded, error
+# and stderr text within its box, nothing wider than the window.
+VIEW_JS = """() => {
+  const typeset = document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_SVG, mjx-container').length;
+  const raw = [...document.querySelectorAll('.text_cell_render')].map(e => {
+      const copy = e.cloneNode(true); copy.querySelectorAll('code, pre, script').forEach(c => c.remove());
+      return copy.innerText; }).filter(t => t.includes('$')).map(t => t.slice(0, 120));
+  const images = [...document.querySelectorAll('img')].map(i => ({src: i.src.slice(0, 40), ok: i.complete && i.naturalWidth > 0,
+      output: !!i.closest('.output_area, .output_png, .output')}));
+  // MathJax's own marks of a formula it could not typeset: "[Math Processing Error]", a TeX error
+  const errors = [...document.querySelectorAll('.MathJax_Error, .merror, mjx-merror')].map(e => {
+      const script = e.parentNode && e.parentNode.querySelector('script[type^="math/tex"]');
+      return (script ? script.textContent : e.textContent).slice(0, 80); });
+  // a failed test's hint that runs past its box (read only by scrolling sideways)
+  const overflow = [...document.querySelectorAll('.output_error pre, .output_stderr pre')]
+      .filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.textContent.slice(0, 80));
+  // the page itself wider than the window (an output too wide for it)
+  const wide = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+  return {typeset, raw, images, errors, overflow, wide};
+}"""
+MATHJAX_DONE = ("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
+                "&& MathJax.Hub.queue.running === 0")
+
+
+def view_problems(page, where: str) -> tuple[list[str], dict]:
+    """Wait for MathJax to finish, read the page with VIEW_JS; (what a person would not
+    read as meant, what VIEW_JS found)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    problems = []
+    try:
+        page.wait_for_function(MATHJAX_DONE, timeout=60_000)
+    except PlaywrightTimeout:
+        problems.append(f"{where}: MathJax did not load, or did not finish within 60 s")
+    found = page.evaluate(VIEW_JS)
+    if not found["typeset"]:
+        problems.append(f"{where}: no formula typeset")
+    problems += [f"{where}: raw $ left: {t!r}" for t in found["raw"][:3]]
+    problems += [f"{where}: image {i['src']!r} not loaded" for i in found["images"] if not i["ok"]]
+    problems += [f"{where}: a formula MathJax could not typeset: {e!r}" for e in found["errors"][:3]]
+    problems += [f"{where}: a hint wider than its box: {t!r}" for t in found["overflow"][:3]]
+    if found["wide"] > 2:
+        problems.append(f"{where}: the page is {found['wide']} px wider than the window")
+    return problems, found
 
 
 def browser_unavailable(reason: str):

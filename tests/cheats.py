@@ -220,7 +220,7 @@ def _borrow(name):
             found = earlier.from_notebook(notebook, name)
         except Exception:
             continue
-        if getattr(found, "__module__", "") != "__main__":
+        if getattr(found, "__module__", "") != "__main__" and not isinstance(found, earlier._StandIn):
             return found
     raise LookupError(f"from_notebook gives no {name}")
 '''),

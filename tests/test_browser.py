@@ -25,6 +25,7 @@ skipped on a workstation and fails in CI (``CI`` set).
 from __future__ import annotations
 
 import os
+import platform
 import re
 import time
 from pathlib import Path
@@ -33,9 +34,11 @@ import nbformat
 import pytest
 
 from course import ROOT
+from course.build import PYTHON_VERSION, passed_text
 from .browser_helpers import (  # browser: a fixture
+    EARLIER_MISSING, EARLIER_MISSING_TREE, STOPS_LINE, earlier_missing_problems,
     NEEDS_LINE, PANEL, SOURCES, TREES, Lab, LabPage, copy_course, error_name, notebooks,
-    browser, progress_tree,
+    browser, progress_tree, view_problems,
 )
 
 # All browser tests share one JupyterLab and one browser, so they belong on one xdist
@@ -184,6 +187,9 @@ def test_release_notebook(student, name):
     path, nb = _read("release", name)
     student.open(path, len(nb.cells))
     opened = time.monotonic() - started
+    # JupyterLab writes the kernel's language_info into the notebook: the release carries that
+    # of the course's Python, so that it opens unmodified there
+    modified = student.modified() and platform.python_version() == PYTHON_VERSION
     seconds = student.run_cells_one_by_one([(c.cell_type, c.source) for c in nb.cells])
     _finish(student, "release", name, started, opened)
     slow = {i: round(s, 1) for i, s in seconds.items() if s > 5}
@@ -192,6 +198,8 @@ def test_release_notebook(student, name):
     dom = student.cells()
 
     problems = _common_checks(nb, dom, "release") + _validate_button(student)
+    if modified:
+        problems.append("the notebook shows as modified right after opening, before any cell ran")
     if len(dom) == len(nb.cells):
         for i, (cell, seen) in enumerate(zip(nb.cells, dom)):
             errors = [e for e in map(error_name, seen["outputs"]) if e]
@@ -203,8 +211,8 @@ def test_release_notebook(student, name):
                     problems.append(f"{_label(i, cell)} shows a NotImplementedError: wrap it in `with needs(...)`")
             if role == "answer" and "NotImplementedError" not in errors:
                 problems.append(f"{_label(i, cell)}: the unanswered exercise shows no NotImplementedError")
-            if any(NEEDS_LINE in o["text"] for o in seen["outputs"]):
-                extra = [o["mime"] for o in seen["outputs"] if NEEDS_LINE not in o["text"]]
+            if any(NEEDS_LINE in o["text"] or STOPS_LINE in o["text"] for o in seen["outputs"]):
+                extra = [o["mime"] for o in seen["outputs"] if NEEDS_LINE not in o["text"] and STOPS_LINE not in o["text"]]
                 lines = [ln for o in seen["outputs"] for ln in o["text"].splitlines() if ln.strip()]
                 if extra or len(lines) != 1:
                     problems.append(f"{_label(i, cell)} waits for an answer but shows more than its "
@@ -233,14 +241,35 @@ def test_solution_notebook(student, name):
                         and "Warning" not in out["text"]:
                     problems.append(f"{_label(i, cell)} writes to stderr (a student would read it as a failure): "
                                     f"{out['text'][:200]!r}")
-                if NEEDS_LINE in out["text"]:
+                if NEEDS_LINE in out["text"] or STOPS_LINE in out["text"]:
                     problems.append(f"{_label(i, cell)} still waits for an answer: {out['text'].strip()!r}")
+            passed = passed_text(cell.source) if _role(cell) == "test" else None
+            if passed and not any(passed in out["text"] for out in seen["outputs"]):
+                problems.append(f"{_label(i, cell)} passed without its ✓ line {passed!r}")
     if name in VALIDATE or "all" in VALIDATE:
         passed, message = student.validate()
         if not passed:
             problems.append(f"Validate fails: {message[:600]}")
         print(f"solutions/{name} validated: {time.monotonic() - started:.1f} s")
     assert not problems, f"{name} (solutions):\n  " + "\n  ".join(problems)
+
+
+def test_release_notebook_with_an_earlier_answer_missing(student):
+    """The course's answers of a notebook beside an earlier notebook left unanswered: the
+    cells that need that answer show one line naming its exercise (an error only in a test
+    cell), no other cell fails, and every other test cell shows its ✓ line."""
+    started = time.monotonic()
+    name = EARLIER_MISSING[0]
+    nb = nbformat.read(SOURCES["solutions"] / name, as_version=4)
+    student.open(f"{EARLIER_MISSING_TREE.as_posix()}/{name}", len(nb.cells))
+    opened = time.monotonic() - started
+    student.run_cells_one_by_one([(c.cell_type, c.source) for c in nb.cells])
+    _finish(student, "missing-earlier", name, started, opened)
+    dom = student.cells()
+    assert len(dom) == len(nb.cells), f"the page shows {len(dom)} cells, the notebook has {len(nb.cells)}"
+    seen = [[{"error": error_name(o), "text": o["text"]} for o in cell["outputs"]] for cell in dom]
+    problems = earlier_missing_problems(nb.cells, seen)
+    assert not problems, f"{name} beside an unanswered {EARLIER_MISSING[1]}:\n  " + "\n  ".join(problems)
 
 
 # ---------------------------------------------------------------- feedback, offline
@@ -270,21 +299,12 @@ def feedback_pages(tmp_path_factory):
     return course / "feedback"
 
 
-FEEDBACK_JS = """() => {
-  const typeset = document.querySelectorAll('.MathJax, .MathJax_Display, .MathJax_SVG, mjx-container').length;
-  const raw = [...document.querySelectorAll('.text_cell_render')].map(e => {
-      const copy = e.cloneNode(true); copy.querySelectorAll('code, pre, script').forEach(c => c.remove());
-      return copy.innerText; }).filter(t => t.includes('$')).map(t => t.slice(0, 120));
-  const images = [...document.querySelectorAll('img')].map(i => ({src: i.src.slice(0, 40), ok: i.complete && i.naturalWidth > 0,
-      output: !!i.closest('.output_area, .output_png, .output')}));
-  return {typeset, raw, images};
-}"""
-
-
 def test_feedback_reads_offline(browser, feedback_pages):
     """Every feedback page of the example class, opened from disk with the network off:
-    every image loaded, every formula typeset, and each plot cell of the course's answers
-    shows its plot."""
+    every image loaded, every formula typeset (none left as MathJax's error mark), every
+    failed test's message wrapped within its box, and each plot cell of the course's answers
+    shows its plot. The pages of the student with a failed test are kept as screenshots
+    (artifacts/screenshots/feedback/)."""
     context = browser.new_context(offline=True)
     page = context.new_page()
     problems, pages = [], sorted(feedback_pages.glob("*/divergence/*.html"))
@@ -293,14 +313,11 @@ def test_feedback_reads_offline(browser, feedback_pages):
     try:
         for path in pages:
             page.goto(path.as_uri())
-            page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0 "
-                                   "&& MathJax.Hub.queue.running === 0", timeout=60_000)
-            found = page.evaluate(FEEDBACK_JS)
             where = f"{path.parent.parent.name}/{path.name}"
-            if not found["typeset"]:
-                problems.append(f"{where}: no formula typeset")
-            problems += [f"{where}: raw $ left: {t!r}" for t in found["raw"][:3]]
-            problems += [f"{where}: image {i['src']!r} not loaded" for i in found["images"] if not i["ok"]]
+            unreadable, found = view_problems(page, where)
+            problems += unreadable
+            if path.parent.parent.name == "wrong":  # what a student with a failed test reads
+                page.screenshot(path=str(SCREENSHOTS / "feedback" / f"wrong-{path.stem}.png"), full_page=True)
             if path.parent.parent.name == "solutions":
                 nb = nbformat.read(ROOT / "source" / "divergence" / f"{path.stem}.ipynb", as_version=4)
                 plots = sum(1 for c in nb.cells if c.cell_type == "code" and PLOTS.search(c.source))

@@ -33,7 +33,9 @@ from .conftest import one_notebook_course
 pytestmark = pytest.mark.slow
 NOTEBOOK = "02_gradient_descent"
 STUDENTS = ("solutions", "untouched", "wrong")
-EXPECTED = {"solutions": (7.0, 7.0), "untouched": (0.0, 7.0), "wrong": (5.0, 7.0)}  # auto score, out of
+EXPECTED = {"solutions": (7.0, 7.0), "untouched": (0.0, 10.0), "wrong": (5.0, 7.0)}
+"""Score, out of the points graded so far: the written answers (3 points) wait to be graded
+by hand, except the untouched student's, left blank and so scored 0 by nbgrader."""
 
 if unavailable():
     pytest.skip(f"grading needs its sandbox: {unavailable()}", allow_module_level=True)

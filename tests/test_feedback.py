@@ -68,3 +68,6 @@ def test_feedback_shows_results_but_no_hidden_tests_nor_answers(feedback):
     assert "the update rule w <- w - lr dL/dw gives" in text, "the hidden test's message to the student is missing"
     assert "descend reproduces the iterates" in text, "the test cell's docstring (what it checks) is missing"
     assert "NotImplementedError" in feedback["untouched"]
+    # written answers left blank are scored 0 by nbgrader: graded, not waiting for a person
+    assert "to be graded by hand" not in feedback["untouched"], "a blank written answer shown as still to grade"
+    assert "written answers still to be graded" not in feedback["untouched"]

@@ -107,6 +107,16 @@ def test_wrong_example_loses_exactly_what_it_breaks(trial):
     assert {k: trial.cells["wrong"].get(k) for k in expected} == expected
 
 
+def test_the_wrong_example_loses_the_cell_whose_rule_names_its_mistake():
+    """The example student's descend never resets the gradient: the rule (docstring) of the
+    cell it loses says so, and no cell whose points it keeps claims to check the reset."""
+    nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{WRONG.notebook}.ipynb", as_version=4)
+    rules = {c.metadata["nbgrader"]["grade_id"]: c.source.splitlines()[0] for c in nb.cells
+             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    assert WRONG.catches and all("reset" in rules[gid] for gid in WRONG.catches), rules
+    assert not [gid for gid, rule in rules.items() if "reset" in rule and gid not in WRONG.catches], rules
+
+
 def _cells_that_use(notebook: str) -> dict[str, set[str]]:
     return cells_that_use(nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4))
 

@@ -9,11 +9,14 @@ run that grades them (tests/test_grading.py).
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 
 import pytest
 
-from .browser_helpers import CHROMIUM
+from nde_student.warnings_only import warnings_only
+
+from .browser_helpers import CHROMIUM, EARLIER_MISSING, earlier_missing_problems, with_earlier_missing
 from .conftest import answer_and_test_ids, execute, notebook_paths
 
 BROWSER_TEST_RUNS = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
@@ -44,3 +47,21 @@ def test_release_fails_only_where_an_answer_is_missing(path, tmp_path):
                 failed_answers |= {cell.id} & answers
     code_answers = {c.id for c in nb.cells if c.id in answers and c.cell_type == "code"}
     assert failed_answers == code_answers, "each unanswered exercise shows its NotImplementedError in its own cell"
+
+
+def _as_seen(out) -> dict | None:
+    """An output as the student reads it: the error's name and its lines, or the text;
+    None for stderr made only of warnings."""
+    if out.output_type == "error":
+        return {"error": out.ename, "text": re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(out.traceback))}
+    text = out.get("text", "") if out.output_type == "stream" else out.get("data", {}).get("text/plain", "")
+    return None if out.get("name") == "stderr" and warnings_only(text) else {"error": None, "text": text}
+
+
+@pytest.mark.skipif(BROWSER_TEST_RUNS, reason="test_browser.py checks it in JupyterLab")
+def test_an_earlier_answer_missing_stops_only_the_cells_that_need_it(tmp_path):
+    """The course's answers of a notebook beside an earlier notebook left unanswered."""
+    nb = execute(with_earlier_missing(tmp_path), allow_errors=True)
+    seen = [[o for o in map(_as_seen, getattr(cell, "outputs", [])) if o] for cell in nb.cells]
+    problems = earlier_missing_problems(nb.cells, seen)
+    assert not problems, f"{EARLIER_MISSING[0]} beside an unanswered {EARLIER_MISSING[1]}:\n  " + "\n  ".join(problems)

@@ -15,7 +15,7 @@ from jupytext.config import load_jupytext_config
 from jupytext.paired_paths import paired_paths
 
 from course import ASSIGNMENT, ROOT
-from course.build import markdown_sources
+from course.build import markdown_sources, passed_line
 from nde_grader.exports import answer_code
 from nde_student.earlier import definitions_only
 
@@ -71,7 +71,9 @@ def test_release_has_no_answers_or_hidden_tests_and_keeps_visible_tests(release)
             assert by_id[cell.id].source.strip() == "YOUR ANSWER HERE", f"model answer of {cell.id} leaked"
         elif meta.get("grade"):
             visible, _, hidden = cell.source.partition("### BEGIN HIDDEN TESTS")
-            assert by_id[cell.id].source.strip() == visible.strip(), f"visible tests of {cell.id} changed"
+            passed = passed_line(visible)  # the release's one addition: the line printed when they pass
+            assert by_id[cell.id].source.strip() == visible.strip() + (f"\n{passed}" if passed else ""), \
+                f"visible tests of {cell.id} changed"
             hidden_code = hidden.partition("### END HIDDEN TESTS")[0].strip()
             if hidden_code:
                 assert hidden_code not in text

@@ -8,6 +8,8 @@ runs Sphinx with this folder as its configuration folder.
 import sys
 from pathlib import Path
 
+from nde_grader.preprocessors import MATHJAX_FONTS
+
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "Neural estimation of divergence"
@@ -16,7 +18,8 @@ extensions = ["myst_nb", "course_site"]
 root_doc = "index"
 exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
 
-# Notebooks are shown as they are released: no execution, no outputs.
+# myst-nb runs nothing: course/site.py runs the release notebooks and keeps the outputs
+# of their teaching cells that need no answer; the pages show those.
 nb_execution_mode = "off"
 # $...$ and $$...$$ as in JupyterLab; \begin{align} blocks at top level.
 myst_enable_extensions = ["dollarmath", "amsmath"]
@@ -35,15 +38,13 @@ mathjax2_config = {
     # typeset those only, never a $ or \( in the prose or the code
     "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
                 "processClass": "math|output_area", "processRefs": False, "processEnvironments": False},
-    # jupyter-server-mathjax ships the STIX-Web fonts only (as Jupyter's own pages use them)
-    "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None},
-    # no fast preview: it draws with the TeX fonts, which jupyter-server-mathjax leaves out
-    "fast-preview": {"disabled": True},
+    **MATHJAX_FONTS,  # the fonts jupyter-server-mathjax ships (as on the feedback pages)
     "showMathMenu": False,
     "messageStyle": "none",
 }
 
 html_theme = "sphinx_book_theme"
+html_static_path = ["_static"]  # course.js and course.css: the note shown while formulas are typeset
 html_title = project
 html_copy_source = False  # the staged notebooks; students get the release notebook beside each page
 html_show_sourcelink = False

@@ -13,9 +13,11 @@ that print or plot stay in their notebook. Save the earlier notebook after chang
 answer; the next call of ``from_notebook`` reads it again.
 
 When an answer is missing (the cell still says ``raise NotImplementedError()``), does
-not run, or the notebook is not there, ``from_notebook`` stops the cell with
-``AnswerMissing``: one line, naming the exercise to finish, instead of a traceback
-("Run All" stops there too).
+not run, or the notebook is not there, ``from_notebook`` says so in one line, naming the
+exercise to finish, and gives a stand-in in its place: the cell goes on, so that the
+names after it (``SEED``, ``DEVICE``) are defined. Using the stand-in raises
+``AnswerMissing``, shown as that one line instead of a traceback; a cell that waits with
+``needs`` prints it and stops quietly.
 
 While the course is graded, the grader gives this function the course's own answers of
 the earlier notebooks instead of yours, so that a mistake there costs no points here.
@@ -32,6 +34,7 @@ from pathlib import Path
 __all__ = ["AnswerMissing", "definitions_only", "from_notebook"]
 
 EXPORT_TAG = "export"
+NOT_YET = "Not available yet:"  # how from_notebook's line about a missing answer begins
 _EXERCISE = re.compile(r"\*\*Exercise (\d+)")
 
 
@@ -42,11 +45,16 @@ class AnswerMissing(NotImplementedError):
         return [f"AnswerMissing: {self}"]
 
 
-class _StandIn:
-    """Put in a loaded module in place of an unanswered function or class: using it raises."""
+RERUN = "finish it there, save, and run this notebook again from its first cell"
 
-    def __init__(self, name: str, message: str):
-        self._name, self._message = name, message
+
+class _StandIn:
+    """Given in place of an answer that is not there (by ``from_notebook``, or in a loaded
+    module in place of an unanswered function or class): using it raises."""
+
+    def __init__(self, name: str, why: str):
+        self._name, self._why = name, why
+        self._message = f"{why}: {RERUN}"
 
     def __call__(self, *args, **kwargs):
         raise AnswerMissing(self._message)
@@ -170,23 +178,61 @@ def _load(notebook: str, folder: Path) -> tuple[types.ModuleType | None, dict[st
     _LOADING.append(notebook)
     try:
         exec(compile("\n\n\n".join(parts), f"{path.name} (cells tagged export)", "exec"), module.__dict__)
-    except AnswerMissing:
-        raise
+    except AnswerMissing as exc:  # a class built on an answer of a notebook before it
+        return None, labels, set(), str(exc).removesuffix(f": {RERUN}")
     except Exception as exc:  # noqa: BLE001 (whatever the student's cells raise is reported in one line)
         return None, labels, set(), f"the cells tagged export in {path.name} stop with {type(exc).__name__}: {exc}"
     finally:
         _LOADING.remove(notebook)
+    # stand-ins of the notebooks before it: read again next time, they may be answered by then
+    borrowed = any(isinstance(value, _StandIn) for value in module.__dict__.values())
     for name in unanswered:  # so that the notebook's own functions that call it say so too
         module.__dict__[name] = _StandIn(name, _missing(notebook, name, labels))
     module.__dict__["__unanswered__"] = unanswered
     module.__dict__["__uses__"] = uses
-    _CACHE[key] = module
+    if not borrowed:
+        _CACHE[key] = module
     return module, labels, unanswered, ""
 
 
 def _missing(notebook: str, name: str, labels: dict[str, str]) -> str:
     where = f"{labels[name]} of {notebook}.ipynb" if name in labels else f"{notebook}.ipynb"
-    return f"{name} comes from {where}, which is not answered yet: finish it there, save, and run this cell again"
+    return f"{name} comes from {where}, which is not answered yet"
+
+
+# name -> why it is missing, for the names that from_notebook gave stand-ins for in this
+# kernel (in the order asked); a later call that gives the real one takes it off.
+_MISSING: dict[str, str] = {}
+
+
+def undefined(exc: NameError) -> str | None:
+    """One line for a name that is not defined while this kernel lacks an answer of an
+    earlier notebook (a cell above stopped for want of it, and did not define the name),
+    naming the first such answer; None when none is missing."""
+    if not _MISSING:
+        return None
+    return f"{exc.name} is not defined, as a cell above stopped: {next(iter(_MISSING.values()))}: {RERUN}"
+
+
+def _one_line_name_error(shell, etype, value, tb, tb_offset=None):
+    """IPython's display of a NameError in a cell that does not wait with ``needs`` (a test
+    cell): one line while an earlier answer is missing, the usual traceback otherwise."""
+    line = undefined(value)
+    if line is None:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    else:
+        shell._showtraceback(etype, value, [f"NameError: {line}"])  # what showtraceback ends with
+
+
+def _note_missing(name: str, why: str) -> None:
+    _MISSING[name] = why
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and NameError not in shell.custom_exceptions:
+        shell.set_custom_exc((NameError,), _one_line_name_error)
 
 
 def _needs(module: types.ModuleType, name: str) -> set[str]:
@@ -206,23 +252,46 @@ def from_notebook(notebook: str, *names: str, folder: str | os.PathLike | None =
     name without ``.ipynb``, next to this notebook): one object for one name, else a tuple.
 
     When one of them cannot be given (its exercise, or one it uses, is not answered; the
-    cells fail; the notebook is missing), raises ``AnswerMissing``, shown as one line that
-    names the exercise to finish.
+    cells fail; the notebook is missing), prints one line that names the exercise to
+    finish and gives a stand-in for it, which raises ``AnswerMissing`` when used.
     """
     if not names:
         raise TypeError("from_notebook needs the names to take, e.g. from_notebook('03_network', 'Net')")
     notebook = notebook[: -len(".ipynb")] if notebook.endswith(".ipynb") else notebook
     module, labels, unanswered, why = _load(notebook, Path(folder) if folder is not None else Path.cwd())
-    listed = " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
-    if module is None:
-        raise AnswerMissing(f"{listed} {'comes' if len(names) == 1 else 'come'} from {notebook}.ipynb, but {why}")
-    out = []
+    out, said = [], []
     for name in names:
-        if name not in module.__dict__:
-            raise AnswerMissing(f"{name} is not defined by the cells tagged export in {notebook}.ipynb")
-        missing = sorted(_needs(module, name) & unanswered)
-        if missing:
-            raise AnswerMissing(_missing(notebook, missing[0], labels) if missing == [name] else
-                                f"{name} needs {missing[0]}, and " + _missing(notebook, missing[0], labels))
-        out.append(module.__dict__[name])
+        if module is None:
+            missing = f"{name} comes from {notebook}.ipynb, but {why}"
+        elif name not in module.__dict__:
+            missing = f"{name} is not defined by the cells tagged export in {notebook}.ipynb"
+        else:
+            missing = _why_missing(module, notebook, name, labels, unanswered)
+        if missing is None:
+            _MISSING.pop(name, None)
+            out.append(module.__dict__[name])
+            continue
+        if not _LOADING:  # asked by a notebook's own cell, not by the cells of another notebook
+            _note_missing(name, missing)
+            said.append(missing)
+        out.append(_StandIn(name, missing))
+    if said:
+        print(f"{NOT_YET} {'; '.join(said)}: {RERUN}. Until then, the cells that use "
+              f"{'it' if len(said) == 1 else 'them'} stop in one line.")
     return out[0] if len(names) == 1 else tuple(out)
+
+
+def _why_missing(module: types.ModuleType, notebook: str, name: str, labels: dict[str, str],
+                 unanswered: set[str]) -> str | None:
+    """Why the module's ``name`` cannot be used (an unanswered exercise that it is or uses,
+    or a stand-in that the notebook got from an earlier one), or None."""
+    for used in [name, *sorted(_needs(module, name) - {name})]:
+        found = module.__dict__.get(used)
+        if used in unanswered:
+            why = _missing(notebook, used, labels)
+        elif isinstance(found, _StandIn):
+            why = found._why
+        else:
+            continue
+        return why if used == name else f"{name} needs {used}, and {why}"
+    return None

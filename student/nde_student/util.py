@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from . import earlier
 from .earlier import AnswerMissing
 
 
@@ -46,21 +47,41 @@ def headless() -> bool:
     return os.environ.get("NDE_HEADLESS") == "1"
 
 
+STOPS = "This cell stops here:"
+NEEDS = "This cell needs your"
+WAITING = (STOPS, NEEDS, earlier.NOT_YET)
+"""How every line that stands in for a result while an answer is missing begins
+(``needs`` and ``from_notebook``): the website leaves such outputs out (course/site.py)."""
+
+
 @contextmanager
 def needs(*names: str):
     """Run a cell's body only as far as the student's answers allow.
 
-    A cell that uses an exercise not answered yet stops at the
-    ``NotImplementedError`` of that exercise and says so, instead of repeating the
-    error: the exercise's own cell is the one that shows it.
+    ``names`` are the exercises the cell uses. A cell that uses one not answered yet
+    stops at its ``NotImplementedError`` and says so in one line, instead of repeating
+    the error: the exercise's own cell is the one that shows it. An answer of an earlier
+    notebook that is missing stops the cell in one line too, naming that exercise: its
+    stand-in raises ``AnswerMissing``, and a name that a cell above could not define for
+    want of it raises ``NameError``. Without ``names`` (a cell that uses only answers of
+    earlier notebooks, or the demonstration that ends an answer cell), only those stop
+    quietly: the cell shows its own ``NotImplementedError``.
     """
     try:
         yield
-    except NotImplementedError as exc:
+    except (NotImplementedError, NameError) as exc:
+        undefined = earlier.undefined(exc) if isinstance(exc, NameError) else None
+        if isinstance(exc, AnswerMissing):  # an answer of an earlier notebook: it names the exercise
+            message = f"{STOPS} {exc}."
+        elif undefined:
+            message = f"{STOPS} {undefined}."
+        elif isinstance(exc, NotImplementedError) and names:
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            which = "that exercise" if len(names) == 1 else "those exercises"
+            message = f"{NEEDS} {listed} from above: answer {which}, then run this cell again."
+        else:
+            raise
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
             plt.close("all")  # no half-drawn figure above the message
-        if isinstance(exc, AnswerMissing):  # an answer of an earlier notebook: it names the exercise
-            print(f"This cell stops here: {exc}.")
-        else:
-            print(f"This cell needs your {' and '.join(names)} from above: answer that exercise, then run this cell again.")
+        print(message)
