@@ -4,7 +4,9 @@
 
 The bundle holds the release notebooks (no answers, no hidden tests, no outputs), the
 course's figures, the students' library ``nde_student`` as a small project of its own,
-its pinned requirements and a README for students. It holds no answer, no hidden test,
+the students' JupyterLab settings as another (``nde-student-lab``: nbgrader's instructor
+tools off, the Validate button answered by the self-check), its pinned requirements and
+a README for students. It holds no answer, no hidden test,
 no check and no reference implementation in any form: the grading library
 ``nde_grader`` and this repository's ``source/`` stay with the instructor
 (tests/test_bundle.py scans every file of a fresh bundle for them, and runs the release
@@ -14,6 +16,7 @@ Layout (the notebooks keep their depth, so that ``../../images/x.svg`` still wor
 
     README.md  requirements.txt  MANIFEST.txt
     nde-student/pyproject.toml  nde-student/nde_student/*.py
+    nde-student-lab/pyproject.toml  nde-student-lab/<Jupyter's settings>/*.json
     release/<assignment>/*.ipynb
     images/*.svg
 """
@@ -29,6 +32,7 @@ from . import ROOT, CourseError
 
 STUDENT = ROOT / "student"
 LIBRARY = "nde-student"
+LAB = "nde-student-lab"  # the students' JupyterLab settings, from student/lab/
 MANIFEST = "MANIFEST.txt"
 
 
@@ -48,10 +52,14 @@ def files() -> dict[str, bytes]:
     """bundle path -> content of every file of the bundle."""
     out: dict[str, bytes] = {"README.md": (STUDENT / "README.md").read_bytes()}
     requirements = (STUDENT / "requirements.txt").read_text(encoding="utf-8")
-    out["requirements.txt"] = (requirements.rstrip("\n") + f"\n# the course's helpers for students\n./{LIBRARY}\n").encode()
+    out["requirements.txt"] = (requirements.rstrip("\n") + f"\n# the course's helpers for students\n./{LIBRARY}\n"
+                               f"# the students' JupyterLab: no instructor tools, the course's Validate\n./{LAB}\n").encode()
     out[f"{LIBRARY}/pyproject.toml"] = (STUDENT / "pyproject.toml").read_bytes()
     for path in sorted((STUDENT / "nde_student").glob("*.py")):
         out[f"{LIBRARY}/nde_student/{path.name}"] = path.read_bytes()
+    lab = STUDENT / "lab"
+    for path in [lab / "pyproject.toml", *sorted([*lab.glob("*.d/*.json"), *lab.glob("*/*.d/*.json")])]:
+        out[f"{LAB}/{path.relative_to(lab).as_posix()}"] = path.read_bytes()
     for path in sorted((ROOT / "release").glob("*/*.ipynb")):
         out[path.relative_to(ROOT).as_posix()] = _clean_notebook(path).encode()
     for path in sorted((ROOT / "images").glob("*.svg")):

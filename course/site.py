@@ -7,7 +7,16 @@ The pages are the release notebooks (release/<assignment>/*.ipynb, what
 written answers by "YOUR ANSWER HERE", hidden tests removed), never source/ or the
 MyST files, which hold the answers. They are read by myst-nb, the notebook reader of
 Jupyter Book, and laid out by Jupyter Book's theme (Sphinx, sphinx-book-theme; the
-configuration is website/conf.py). Nothing is executed.
+configuration is website/conf.py).
+
+Outputs: the build runs each release notebook as a student gets it, with no answer in it
+and none anywhere in its kernel (the notebooks beside it are release notebooks too, so
+``from_notebook`` finds no answer either), and shows the outputs of the teaching cells
+("# Run this cell") that ran to the end without waiting for an answer: no error, nothing
+on stderr, none of nde_student's lines that stand in for a result until an exercise is
+answered. Every other cell is shown without outputs. Whatever is shown was computed
+without the answers, so it cannot hold one (tests/test_site.py scans it all the same).
+Figures are drawn as SVG, text that the scan reads.
 
 The build stages the notebooks in a temporary folder, with the same depth as in the
 repository so that the figures' links ../../images/<name>.svg resolve, and with the
@@ -36,15 +45,20 @@ instructor's lines and opens every page in Chromium with the network off.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+
+import nde_student.util
 
 from . import NOTEBOOKS, RELEASE, ROOT, CourseError, tool_env
 from .bundle import _clean_notebook
@@ -54,6 +68,16 @@ DEFAULT_OUT = ROOT / "dist" / "site"
 DEFAULT_LAB_URL = "http://localhost:8888/lab/tree/"
 # A markdown link to a cell of a notebook, the way JupyterLab follows it.
 CELL_LINK = re.compile(r"\]\((?P<file>[\w.-]+\.ipynb)#cell-id=(?P<id>[^)\s]+)\)")
+# A teaching cell, which needs nothing from the student (CONTRIBUTING.md, "Cells").
+TEACHING = "# Run this cell"
+# What nde_student prints instead of a result while an answer is missing.
+WAITING = re.compile("^(" + "|".join(map(re.escape, nde_student.util.WAITING)) + ")", re.M)
+# The outputs a page shows: text, HTML tables and SVG figures (no scripts, no widgets).
+SHOWN = ("text/plain", "text/html", "image/svg+xml")
+FIGURES_AS_SVG = "%config InlineBackend.figure_formats = ['svg']"
+# The line of website/index.md where the list of the notebooks goes.
+NOTEBOOK_LIST = re.compile(r"^% NOTEBOOKS .*$", re.M)
+CELL_TIMEOUT = 300  # seconds
 
 
 def release_notebooks(release: Path = RELEASE) -> dict[str, Path]:
@@ -98,13 +122,93 @@ def stage_notebooks(paths: dict[str, Path]) -> dict[str, nbformat.NotebookNode]:
     return notebooks
 
 
-def stage(src: Path, paths: dict[str, Path]) -> None:
-    """Write the Sphinx source folder: the site's own pages, the notebooks, the figures."""
+def notebook_list(paths: dict[str, Path]) -> str:
+    """The home page's list of the notebooks (MyST): each one's title, a link to its page,
+    and its line of website/notebooks.toml."""
+    lines = tomllib.loads((WEBSITE / "notebooks.toml").read_text(encoding="utf-8"))
+    items = []
+    for number, rel in enumerate(paths, 1):
+        line = lines.get(Path(rel).stem)
+        items.append(f"{number}. {{doc}}`{rel.removesuffix('.ipynb')}`" + (f": {line}" if line else ""))
+    return "\n".join(items)
+
+
+def teaching_outputs(cell: nbformat.NotebookNode) -> list | None:
+    """The outputs the site shows of a cell of a release notebook that ran, or None: only a
+    teaching cell's, only when it ran to the end without waiting for an answer."""
+    meta = cell.metadata.get("nbgrader", {})
+    if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") or not cell.source.startswith(TEACHING):
+        return None
+    shown = []
+    for out in cell.outputs:
+        if out.output_type == "error" or (out.output_type == "stream" and out.name != "stdout"):
+            return None
+        text = out.get("text", "") if out.output_type == "stream" else out.get("data", {}).get("text/plain", "")
+        if WAITING.search(text):
+            return None
+        if out.output_type == "stream":
+            shown.append(out)
+        elif out.output_type in ("execute_result", "display_data"):
+            data = {mime: value for mime, value in out.data.items() if mime in SHOWN}
+            if data:
+                shown.append(nbformat.v4.new_output("display_data", data=data))
+    return shown or None
+
+
+def _run(path: Path) -> nbformat.NotebookNode:
+    """Run a release notebook in its folder as a student would, headless, figures as SVG."""
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(FIGURES_AS_SVG))
+    env = tool_env(NDE_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline", OMP_NUM_THREADS="1")
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    # the kernel talks over UNIX sockets in a private folder, not over TCP on localhost
+    km = KernelManager(kernel_name=kernel, transport="ipc", ip=str(path.parent / f".kernel-{path.stem}"))
+    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name=kernel, allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute(env=env)
+    except Exception as exc:  # noqa: BLE001 (named with the notebook)
+        raise CourseError(f"{path.name} did not run to its end for the site's outputs: {type(exc).__name__}: "
+                          f"{str(exc).strip()[:500]}") from exc
+    finally:
+        if km.has_kernel:  # the client does not stop a kernel it was given
+            km.shutdown_kernel(now=True)
+    nb.cells.pop(0)
+    return nb
+
+
+def release_outputs(paths: dict[str, Path]) -> dict[str, dict[str, list]]:
+    """site path -> {cell id: the outputs the page shows}, from a run of every release
+    notebook in a copy of its folder (beside the other release notebooks, no answer anywhere)."""
+    with tempfile.TemporaryDirectory(prefix="course-site-run-") as tmp:
+        copies = {}
+        for rel, path in paths.items():
+            copies[rel] = Path(tmp) / rel
+            copies[rel].parent.mkdir(parents=True, exist_ok=True)
+            copies[rel].write_text(_clean_notebook(path), encoding="utf-8")
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            ran = dict(zip(copies, pool.map(_run, copies.values())))
+    return {rel: {cell.id: shown for cell in nb.cells if (shown := teaching_outputs(cell))} for rel, nb in ran.items()}
+
+
+def stage(src: Path, paths: dict[str, Path], outputs: dict[str, dict[str, list]]) -> None:
+    """Write the Sphinx source folder: the site's own pages, the notebooks (with the
+    ``outputs`` of their teaching cells), the figures."""
     if not paths:
         raise CourseError("release/ holds no notebook: run `python -m course regenerate` first")
     for page in sorted(WEBSITE.glob("*.md")):
         shutil.copy(page, src / page.name)
+    index = (WEBSITE / "index.md").read_text(encoding="utf-8")
+    if not NOTEBOOK_LIST.search(index):
+        raise CourseError("website/index.md has no line '% NOTEBOOKS ...' where the list of the notebooks goes")
+    (src / "index.md").write_text(NOTEBOOK_LIST.sub(lambda _: notebook_list(paths), index, count=1), encoding="utf-8")
     for rel, nb in stage_notebooks(paths).items():
+        for cell in nb.cells:
+            if cell.get("id") in outputs.get(rel, {}):
+                cell.outputs = outputs[rel][cell.id]
         target = src / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
@@ -118,9 +222,10 @@ def _check_out(out: Path) -> None:
         raise CourseError(f"{out} exists and is not a site built by Sphinx: choose another --out")
 
 
-def build_site(out: Path, lab_url: str = DEFAULT_LAB_URL, release: Path = RELEASE) -> list[str]:
+def build_site(out: Path, lab_url: str = DEFAULT_LAB_URL, release: Path = RELEASE, run: bool = True) -> list[str]:
     """Build the site of the notebooks under ``release`` (the course's release/) into
-    ``out``, replacing an earlier site there; return its pages."""
+    ``out``, replacing an earlier site there; return its pages. ``run``: show the outputs
+    of the teaching cells (the notebooks are run); without it no page shows an output."""
     out = Path(out).resolve()
     _check_out(out)
     missing = [name for name in ("sphinx", "myst_nb", "sphinx_book_theme", "jupyter_server_mathjax")
@@ -133,7 +238,7 @@ def build_site(out: Path, lab_url: str = DEFAULT_LAB_URL, release: Path = RELEAS
         src, html = Path(tmp) / "src", Path(tmp) / "html"
         src.mkdir()
         released = release_notebooks(release)
-        stage(src, released)
+        stage(src, released, release_outputs(released) if run and released else {})
         cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-n", "-W", "--keep-going",
                "-c", str(WEBSITE), "-d", str(Path(tmp) / "doctrees"), "-D", f"course_lab_url={lab_url}",
                str(src), str(html)]

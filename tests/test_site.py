@@ -1,18 +1,24 @@
 """The course as a website (`python -m course site`): the students' version, readable offline.
 
 - the site is built once into a temporary folder from the release notebooks, whatever
-  notebooks release/ holds: a page and a downloadable copy per notebook;
+  notebooks release/ holds: a page and a downloadable copy per notebook, and a home page
+  that lists every notebook with a line on it;
+- outputs come only from teaching cells ("# Run this cell") of the release notebooks run
+  with no answer anywhere, never from an answer or test cell, and a figure is among them;
 - no answer reaches it: every file of the site (pages, search index, inventory,
   notebooks) is scanned for every line of every solution region, model answer, hidden-test
   block and check module (tests/test_bundle.py's list), in the pages' text as a reader
   sees it (tags stripped, entities decoded) and, for prose, with the markup ignored;
-  the scan finds lines planted in a copy of the site;
+  outputs and figures are scanned as the rest; the scan finds lines planted in a copy of
+  the site, in a page's text, in a cell's output and in a figure;
 - every page, opened from disk in headless Chromium with the network off: every image
   loaded, every formula typeset by the MathJax shipped with the site (no raw `$`, no
   TeX error), every internal link resolves to an existing page and element, links to
   an equation land where its tag is shown, and each notebook's page links to the
-  notebook in JupyterLab and to the notebook file; the checks find a broken image, a raw
-  formula and a dangling link planted in a page;
+  notebook in JupyterLab and to the notebook file; while MathJax typesets, a note says so
+  and is gone once it is done; the checks find a broken image, a raw formula and a
+  dangling link planted in a page. A screenshot of each page, as it opens and once
+  typeset, and of its first output, goes to ``artifacts/site/``;
 - a link to a cell or heading that does not exist stops the build, naming it.
 
 Needs Debian's Chromium (``scripts/install_system.sh``) for the browser part: without
@@ -31,8 +37,10 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
+from bs4 import BeautifulSoup
+
 from course import ASSIGNMENT, ROOT, CourseError
-from course.site import DEFAULT_LAB_URL, build_site, pages, stage_notebooks
+from course.site import DEFAULT_LAB_URL, TEACHING, build_site, pages, stage_notebooks
 
 from .browser_helpers import browser  # noqa: F401 (a fixture)
 from .test_bundle import secret_lines
@@ -42,6 +50,7 @@ RELEASE = ROOT / "release" / ASSIGNMENT
 # translations, the sound of MathJax's accessibility menu.
 BINARY = {".woff", ".woff2", ".eot", ".otf", ".ttf", ".png", ".gif", ".ico", ".jpg", ".mo", ".mp3", ".ogg"}
 FORBIDDEN = {".pyc", ".pyo", ".whl", ".egg", ".zip", ".tar", ".gz", ".db", ".sqlite"}
+SCREENSHOTS = ROOT / "artifacts" / "site"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +76,30 @@ def test_every_release_notebook_has_its_page_and_its_file(site):
     # the students' version: the stubs they fill in are there
     text = "".join((site / "release" / ASSIGNMENT / f"{n}.html").read_text() for n in names)
     assert "raise</span> <span class=\"ne\">NotImplementedError</span>" in text and "YOUR ANSWER HERE" in text
+
+
+def test_the_home_page_says_what_the_course_is_and_lists_every_notebook(site):
+    article = BeautifulSoup((site / "index.html").read_text(), "html.parser").select_one("article")
+    assert "Kullback–Leibler divergence" in article.get_text()
+    lines = {item.select_one("a")["href"]: item.get_text(" ", strip=True) for item in article.select("ol > li")}
+    for name in sorted(p.stem for p in RELEASE.glob("*.ipynb")):
+        line = lines.get(f"release/{ASSIGNMENT}/{name}.html")
+        assert line, f"the home page's list misses {name}"
+        assert len(line.split(": ", 1)[-1].split()) >= 5, f"{name}: no line on what it is about: {line!r}"
+
+
+def test_outputs_come_from_teaching_cells_only(site):
+    """Every output on a page sits below a teaching cell; none below an answer or a test."""
+    shown, figures = 0, 0
+    for path in sorted((site / "release" / ASSIGNMENT).glob("*.html")):
+        soup = BeautifulSoup(path.read_text(), "html.parser")
+        for output in soup.select("div.cell_output"):
+            code = output.find_parent("div", class_="cell").select_one("div.cell_input").get_text()
+            assert code.lstrip().startswith(TEACHING), f"{path.name}: an output below {code[:200]!r}"
+            assert "NotImplementedError" not in output.get_text(), f"{path.name}: {output.get_text()[:200]!r}"
+            shown += 1
+            figures += len(output.select("img"))
+    assert shown >= 5 and figures >= 1, (shown, figures)
 
 
 # ---------------------------------------------------------------- no answers
@@ -162,8 +195,18 @@ def test_the_scan_finds_what_leaks(site, tmp_path):
     page.write_text(page.read_text().replace("</article>", f"<pre>    {code}\n</pre><p>{paragraph}</p></article>", 1))
     with open(copy / "searchindex.js", "a") as f:
         f.write(f"\n{hidden}\n")
+    # in a cell's output, and in a figure drawn by a cell
+    printed = next(s for s, where in secrets.items() if "04_dv_bound" in where and "logsumexp" in s)
+    check = next(s for s, where in secrets.items() if where == "nde_grader/checks/dv.py" and "logsumexp" in s.lower())
+    figure = next((copy / "_images").glob("*.svg"))
+    output = copy / "release" / ASSIGNMENT / "03_network.html"
+    output.write_text(output.read_text().replace('<div class="cell_output docutils container">',
+                                                 '<div class="cell_output docutils container">'
+                                                 f'<div class="output stream highlight-myst-ansi notranslate">'
+                                                 f'<pre>{html.escape(printed)}\n</pre></div>', 1))
+    figure.write_text(figure.read_text().replace("</svg>", f"<text>\n{check}\n</text></svg>"))
     leaks = "\n".join(scan(copy, secrets, prose))
-    assert all(repr(line) in leaks for line in (answer, model, hidden)), leaks
+    assert all(repr(line) in leaks for line in (answer, model, hidden, printed, check)), leaks
 
 
 # ---------------------------------------------------------------- a missing link target
@@ -184,16 +227,16 @@ def test_a_link_to_a_missing_cell_or_heading_stops_the_build(tmp_path):
     assert next(c for c in first.cells if c.id == "dv-formula").source.startswith("(cell-01_problem-dv-formula)=\n")
     code = next(i for i, c in enumerate(first.cells) if c.id == "ground_truth")  # a label before a code cell
     assert first.cells[code - 1].source == "(cell-01_problem-ground_truth)=\n"
-    build_site(tmp_path / "good", release=release.parent)  # every kind of link resolves
+    build_site(tmp_path / "good", release=release.parent, run=False)  # every kind of link resolves
 
     nb.cells[0].source = "# Later\n\nSee [(DV)](01_problem.ipynb#cell-id=nowhere)."
     nbformat.write(nb, release / "02_later.ipynb")
     with pytest.raises(CourseError, match="02_later.ipynb links to 01_problem.ipynb#cell-id=nowhere"):
-        build_site(tmp_path / "bad", release=release.parent)
+        build_site(tmp_path / "bad", release=release.parent, run=False)
     nb.cells[0].source = "# Later\n\nSee [here](01_problem.ipynb#The-DV-Formula)."
     nbformat.write(nb, release / "02_later.ipynb")
     with pytest.raises(CourseError, match="The-DV-Formula"):
-        build_site(tmp_path / "bad", release=release.parent)
+        build_site(tmp_path / "bad", release=release.parent, run=False)
 
 
 # ---------------------------------------------------------------- in the browser, offline
@@ -239,8 +282,14 @@ TARGETS_JS = """ids => ids.map(id => {
 CITATION = re.compile(r"^\(([\w-]+)\)$")  # a link written [(DV)](...): it cites an equation's tag
 
 
-def visit(context, site: Path, paths: list[Path]) -> tuple[list[str], dict]:
-    """Open each page from disk; return the problems found and what each page holds."""
+# The note course.js shows while MathJax typesets: its text, or '' once it is gone.
+TYPESETTING_JS = """() => (document.documentElement.classList.contains('course-typesetting') ? 'class: ' : '')
+    + (document.getElementById('course-typesetting')?.innerText || '')"""
+
+
+def visit(context, site: Path, paths: list[Path], shots: Path | None = None) -> tuple[list[str], dict]:
+    """Open each page from disk; return the problems found and what each page holds.
+    ``shots``: a folder for a screenshot of each page as it opens and once typeset."""
     from playwright.sync_api import Error as PlaywrightError
 
     problems, seen = [], {}
@@ -253,12 +302,29 @@ def visit(context, site: Path, paths: list[Path]) -> tuple[list[str], dict]:
         for path in paths:
             where = path.relative_to(site).as_posix()
             failed.clear(), errors.clear()
-            page.goto(path.as_uri(), wait_until="load")
-            if page.evaluate(f"() => document.querySelectorAll('{FORMULA}').length > 0"):
+            page.goto(path.as_uri(), wait_until="domcontentloaded")
+            shot = shots / where.replace("/", "_").removesuffix(".html") if shots else None
+            has_math = page.evaluate(f"() => document.querySelectorAll('{FORMULA}').length > 0")
+            if has_math:  # MathJax starts once the page has loaded: until it is done, the note says so
+                note = page.evaluate(TYPESETTING_JS)
+                if "Typesetting the formulas" not in note:
+                    problems.append(f"{where}: no note while the formulas are typeset ({note!r})")
+                if shot:
+                    page.screenshot(path=f"{shot}-opening.png")
+            page.wait_for_load_state("load")
+            if has_math:
                 try:
                     page.wait_for_function(MATHJAX_DONE, timeout=30_000)
                 except PlaywrightError as exc:
                     problems.append(f"{where}: MathJax did not load or finish: {str(exc)[:200]}")
+            note = page.evaluate(TYPESETTING_JS)
+            if note:
+                problems.append(f"{where}: the typesetting note is still there: {note!r}")
+            if shot:
+                page.screenshot(path=f"{shot}.png")
+                output = page.locator("div.cell_output").first  # the first output, with its cell
+                if output.count():
+                    output.locator("xpath=..").screenshot(path=f"{shot}-output.png")
             found = page.evaluate(PAGE_JS)
             seen[path] = found
             if found["hasMath"] and not found["typeset"]:
@@ -316,8 +382,9 @@ def test_every_page_reads_offline(site, offline):
     notebook's links to JupyterLab and to its file."""
     paths = [site / p for p in pages(site)]
     started = time.monotonic()
-    problems, seen = visit(offline, site, paths)
-    print(f"{len(paths)} pages checked in {time.monotonic() - started:.1f} s")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems, seen = visit(offline, site, paths, SCREENSHOTS)
+    print(f"{len(paths)} pages checked in {time.monotonic() - started:.1f} s; screenshots in {SCREENSHOTS}")
     assert not problems, "\n".join(problems)
 
     notebooks = sorted(RELEASE.glob("*.ipynb"))

@@ -42,6 +42,8 @@ def test_missing_answers_and_failing_visible_tests_exit_1(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "MISSING  Exercise 2, `L`: not written yet" in out  # named as the notebook names it
     assert "MISSING  Exercise 1 (written): your answer is not given yet" in out
+    # an unanswered exercise is one problem, missing, not also the failures of its tests
+    assert "02_gradient_descent.ipynb: NOT YET: 0 visible tests passed, 0 failed, 4 answers missing" in out, out
     assert re.search(r"FAIL +Exercise 2, `L` \(L\(w\) = e\^\(w z\) elementwise and keeps the shape of w\): "
                      r"AssertionError: for z = -1", out), out
     assert "wrong.ipynb: NOT YET" in out

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -50,8 +51,8 @@ def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
-    os.environ.setdefault("NDE_HEADLESS", "1")
-    os.environ.setdefault("MPLBACKEND", "agg")
+    # the kernel's environment only: a JupyterLab that validates keeps its own for the kernels it starts
+    env = {"NDE_HEADLESS": "1", "MPLBACKEND": "agg", **os.environ}
     nb = nbformat.read(path, as_version=4)
     setup = nbformat.v4.new_code_cell(NORMALIZE_WARNINGS)  # warnings written so that they can be told apart
     nb.cells.insert(0, setup)
@@ -64,7 +65,7 @@ def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
             allow_errors=True, interrupt_on_timeout=True, resources={"metadata": {"path": str(path.parent)}},
         )
         try:
-            client.execute()
+            client.execute(env=env)
         finally:
             nb.cells.remove(setup)
             if km.has_kernel:  # the client does not stop a kernel it was given
@@ -96,49 +97,78 @@ def _first_line(source: str) -> str:
     return line if len(line) <= 60 else line[:57] + "..."
 
 
-def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[str]]:
-    """(number of passing tests, one line per problem) for an executed notebook.
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix: ``kind`` MISSING, FAIL or ERROR, ``where`` as the notebook names it
+    ("Exercise 2, `L`", with a test's rule in brackets), ``what`` went wrong."""
+
+    kind: str
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.kind:<8} {self.where}: {self.what}"
+
+
+def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[Problem]]:
+    """(number of passing tests, the problems) for an executed notebook.
 
     Exercises are named as the notebook names them ("Exercise 2, `L`"), and a failing
-    test by the rule it checks (its first line).
+    test by the rule it checks (its first line). An unanswered exercise is one problem,
+    MISSING: the tests that stop on it (on its NotImplementedError, or on that of another
+    unanswered exercise above) are not counted as failures too.
     """
     passed, problems = 0, []
     exercise, answer = "", ""  # the exercise being read, and its answer's names
+    unanswered, missing = False, False  # this exercise's answer is missing; one above is
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "markdown":
             found = _EXERCISE.findall(cell.source)
             if found:
-                exercise, answer = f"Exercise {found[-1][0]}", ""
+                exercise, answer, unanswered = f"Exercise {found[-1][0]}", "", False
         if meta.get("solution") and cell.cell_type == "markdown":
             if TEXT_STUB in cell.source:
-                problems.append(f"MISSING  {exercise or meta.get('grade_id')} (written): your answer is not given yet")
+                problems.append(Problem("MISSING", f"{exercise or meta.get('grade_id')} (written)",
+                                        "your answer is not given yet"))
         elif meta.get("solution") and cell.cell_type == "code":
             names = _names(cell.source)
             answer = f"{exercise}, {', '.join(f'`{n}`' for n in names)}" if exercise and names else exercise or \
                 meta.get("grade_id", "?")
             error = _error(cell)
-            if error and error.startswith("NotImplementedError"):
-                problems.append(f"MISSING  {answer}: not written yet (the cell raises NotImplementedError)")
+            unanswered = bool(error) and error.startswith("NotImplementedError")
+            missing = missing or unanswered
+            if unanswered:
+                problems.append(Problem("MISSING", answer, "not written yet (the cell raises NotImplementedError)"))
             elif error:
-                problems.append(f"ERROR    {answer}: the answer cell fails: {error}")
+                problems.append(Problem("ERROR", answer, f"the answer cell fails: {error}"))
         elif meta.get("grade") and cell.cell_type == "code":
             error, stderr = _error(cell), _stderr(cell)
             if not error and _hidden_only(cell.source):
                 continue  # nothing visible to check here: its tests are added at grading time
+            if unanswered or (missing and error and error.startswith("NotImplementedError")):
+                continue  # the unanswered exercise is reported once, as missing
             rule = _docstring(cell.source)
             where = f"{answer or exercise or meta.get('grade_id', '?')}" + (f" ({rule})" if rule else "")
             if error:
-                problems.append(f"FAIL     {where}: {error}")
+                problems.append(Problem("FAIL", where, error))
             elif stderr:
-                problems.append(f"FAIL     {where}: writes to stderr, which scores 0: {stderr}")
+                problems.append(Problem("FAIL", where, f"writes to stderr, which scores 0: {stderr}"))
             else:
                 passed += 1
         elif cell.cell_type == "code":
             error = _error(cell)
-            if error:
-                problems.append(f"ERROR    the cell \"{_first_line(cell.source)}\": {error}")
+            if error and not (missing and error.startswith("NotImplementedError")):
+                problems.append(Problem("ERROR", f"the cell \"{_first_line(cell.source)}\"", error))
     return passed, problems
+
+
+def verdict(name: str, passed: int, problems: list[Problem]) -> str:
+    """The one-line verdict on a notebook."""
+    failed = sum(p.kind != "MISSING" for p in problems)
+    missing = len(problems) - failed
+    return (f"{name}: {'NOT YET' if problems else 'OK'}: {passed} visible tests passed, {failed} failed, "
+            f"{missing} answers missing")
 
 
 def main(notebooks: list[str] | None = None) -> int:
@@ -156,10 +186,7 @@ def main(notebooks: list[str] | None = None) -> int:
             status = 1
             continue
         passed, problems = summarize(nb)
-        failed = sum(p.startswith(("FAIL", "ERROR")) for p in problems)
-        missing = sum(p.startswith("MISSING") for p in problems)
-        verdict = "OK" if not problems else "NOT YET"
-        print(f"{path.name}: {verdict}: {passed} visible tests passed, {failed} failed, {missing} answers missing")
+        print(verdict(path.name, passed, problems))
         for p in problems:
             print(f"  {p}")
         if problems:

@@ -4,7 +4,9 @@
   (``course_lab_url`` + its path in the student bundle) and the release notebook itself,
   which `course/site.py` writes beside the page;
 - copies the MathJax of the course's environment (jupyter-server-mathjax) into
-  ``_static/mathjax/``, so that formulas are typeset without the internet.
+  ``_static/mathjax/``, so that formulas are typeset without the internet;
+- shows that a page is still typesetting its formulas (website/_static/course.js and
+  course.css, told by MathJax's hooks below how far it is).
 """
 from __future__ import annotations
 
@@ -44,8 +46,17 @@ def _copy_mathjax(app, exception):
     shutil.copytree(source, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
 
 
+# MathJax 2 runs this with its configuration: each formula typeset, and the end of the
+# page's first typesetting, reach course.js.
+MATHJAX_HOOKS = ('MathJax.Hub.Register.MessageHook("New Math", function () { window.courseTypeset.progress(); });\n'
+                 'MathJax.Hub.Register.StartupHook("End", function () { window.courseTypeset.done(); });')
+
+
 def setup(app):
     app.add_config_value("course_lab_url", "http://localhost:8888/lab/tree/", "html")
+    app.add_css_file("course.css")
+    app.add_js_file("course.js")
+    app.add_js_file(None, type="text/x-mathjax-config", body=MATHJAX_HOOKS)
     app.connect("html-page-context", _banner)
     app.connect("build-finished", _copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
