@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -253,6 +254,18 @@ def error_name(output: dict) -> str | None:
     return m.group(1) if m else None
 
 
+# Rendered markdown of the notebook in front with a $ left in its text once formulas,
+# code and links are set aside (MathJax 3 in JupyterLab draws mjx-container elements).
+LAB_RAW_JS = """[...document.querySelectorAll(panel + ' .jp-MarkdownOutput')].map(m => {
+    const copy = m.cloneNode(true);
+    copy.querySelectorAll('mjx-container, .MathJax, code, pre, script, a').forEach(e => e.remove());
+    return copy.textContent; }).filter(t => t.includes('$')).map(t => t.slice(0, 120))"""
+LAB_ERRORS_JS = """[...document.querySelectorAll(panel + ' mjx-merror, ' + panel + ' .MathJax_Error')]
+    .map(e => e.textContent.slice(0, 80))"""
+LAB_OVERFLOW_JS = """[...document.querySelectorAll(panel + ' [data-mime-type="application/vnd.jupyter.stderr"] pre')]
+    .filter(p => p.scrollWidth > p.clientWidth + 2).map(p => p.textContent.slice(0, 80))"""
+
+
 class LabPage:
     """One browser page on JupyterLab, reused for every notebook: loading Lab costs seconds."""
 
@@ -261,7 +274,17 @@ class LabPage:
         self.console: list[str] = []  # errors the page's JavaScript reported
         self.context = self.page = None
         self._n = 0
+        self.outside: list[str] = []  # what the page asked of any other address (refused)
         self.reload()
+
+    def _loopback_only(self, route) -> None:
+        """JupyterLab's server and what the notebook starts on this machine (05's TensorBoard)."""
+        host = urllib.parse.urlsplit(route.request.url).hostname
+        if route.request.url.startswith("data:") or host in ("127.0.0.1", "localhost", "::1"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort("internetdisconnected")
 
     def reload(self, timeout: float = 180_000) -> None:
         """A fresh page in a fresh workspace: after a failure, nothing is left over."""
@@ -269,6 +292,8 @@ class LabPage:
             self.context.close()
         self._n += 1
         self.context = self.browser.new_context(viewport=self.size)
+        # the network off, as in a classroom without one: only this machine answers
+        self.context.route("**/*", self._loopback_only)
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
         self.page.on("pageerror", lambda e: self.console.append(str(e)))
@@ -395,6 +420,26 @@ class LabPage:
 
     def cells(self) -> list[dict]:
         return self.page.evaluate(STATE_JS, PANEL)
+
+    def reading_problems(self, math: bool, timeout: float = 60_000) -> list[str]:
+        """What a person could not read in the notebook in front: a formula left as raw $ or
+        shown as MathJax's error mark (once MathJax has typeset what it will), an error's or
+        stderr's text wider than its box, a request to an address off this machine;
+        ``math``: the notebook has formulas, so some must be typeset."""
+        try:
+            self.page.wait_for_function(LAB_RAW_JS + ".length === 0", arg=PANEL, timeout=timeout, polling=500)
+        except Exception:  # noqa: BLE001 (reported below, with what is left)
+            pass
+        found = self.page.evaluate(f"panel => ({{raw: {LAB_RAW_JS}, errors: {LAB_ERRORS_JS}, "
+                                   f"overflow: {LAB_OVERFLOW_JS}, "
+                                   f"typeset: document.querySelectorAll(panel + ' mjx-container').length}})", PANEL)
+        problems = ["no formula typeset"] if math and not found["typeset"] else []
+        problems += [f"a formula left as raw TeX: {t!r}" for t in found["raw"][:3]]
+        problems += [f"a formula MathJax could not typeset: {t!r}" for t in found["errors"][:3]]
+        problems += [f"an error's text wider than its box: {t!r}" for t in found["overflow"][:3]]
+        problems += [f"asked the network for {url}" for url in self.outside]
+        self.outside.clear()
+        return problems
 
     def screenshot(self, path: Path, max_height: int = 16_000) -> None:
         """The whole notebook in one picture: the window grows to the notebook's height."""

@@ -123,6 +123,10 @@ def _label(i: int, cell) -> str:
     return f"cell {i}" + (f" ({grade_id})" if grade_id else "") + f": {first!r}"
 
 
+def _has_math(nb) -> bool:
+    return any(c.cell_type == "markdown" and "$" in c.source for c in nb.cells)
+
+
 def _common_checks(nb, dom: list[dict], kind: str) -> list[str]:
     """What must hold in both trees: every cell drawn and run, every image loaded."""
     problems = []
@@ -182,7 +186,8 @@ def _validate_button(student) -> list[str]:
 
 @pytest.mark.parametrize("name", [p.name for p in notebooks("release")], ids=lambda n: n[:-6])
 def test_release_notebook(student, name):
-    """The student's notebook before any answer: only NotImplementedErrors, in the right cells."""
+    """The student's notebook before any answer, the network off: only NotImplementedErrors, in
+    the right cells; every formula typeset, every figure drawn, every error readable in its box."""
     started = time.monotonic()
     path, nb = _read("release", name)
     student.open(path, len(nb.cells))
@@ -197,7 +202,7 @@ def test_release_notebook(student, name):
         print(f"release/{name}: slow cells (s): {slow}")
     dom = student.cells()
 
-    problems = _common_checks(nb, dom, "release") + _validate_button(student)
+    problems = _common_checks(nb, dom, "release") + _validate_button(student) + student.reading_problems(_has_math(nb))
     if modified:
         problems.append("the notebook shows as modified right after opening, before any cell ran")
     if len(dom) == len(nb.cells):
@@ -222,7 +227,8 @@ def test_release_notebook(student, name):
 
 @pytest.mark.parametrize("name", _SOLUTIONS, ids=lambda n: n[:-6])
 def test_solution_notebook(student, name):
-    """The notebook with the course's answers: Run All Cells without an error, Validate passes."""
+    """The notebook with the course's answers, the network off: Run All Cells without an error,
+    Validate passes, every formula typeset and every plot drawn."""
     started = time.monotonic()
     path, nb = _read("solutions", name)
     student.open(path, len(nb.cells))
@@ -230,7 +236,7 @@ def test_solution_notebook(student, name):
     student.run_all(_code(nb))
     _finish(student, "solutions", name, started, opened)
     dom = student.cells()
-    problems = _common_checks(nb, dom, "solutions") + _validate_button(student)
+    problems = _common_checks(nb, dom, "solutions") + _validate_button(student) + student.reading_problems(_has_math(nb))
     if len(dom) == len(nb.cells):
         for i, (cell, seen) in enumerate(zip(nb.cells, dom)):
             for out in seen["outputs"]:
