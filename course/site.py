@@ -156,28 +156,16 @@ def teaching_outputs(cell: nbformat.NotebookNode) -> list | None:
 
 
 def _run(path: Path) -> nbformat.NotebookNode:
-    """Run a release notebook in its folder as a student would, headless, figures as SVG."""
-    from jupyter_client.manager import KernelManager
-    from nbclient import NotebookClient
+    """Run a release notebook in its folder as a student would, headless, figures as SVG
+    (the self-check's runner)."""
+    from nde_student.selfcheck import run
 
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(FIGURES_AS_SVG))
-    env = tool_env(NDE_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline", OMP_NUM_THREADS="1")
-    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    # the kernel talks over UNIX sockets in a private folder, not over TCP on localhost
-    km = KernelManager(kernel_name=kernel, transport="ipc", ip=str(path.parent / f".kernel-{path.stem}"))
-    client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT, kernel_name=kernel, allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute(env=env)
+        return run(path, timeout=CELL_TIMEOUT, setup=FIGURES_AS_SVG, env=tool_env(
+            MPLBACKEND="module://matplotlib_inline.backend_inline", OMP_NUM_THREADS="1"))
     except Exception as exc:  # noqa: BLE001 (named with the notebook)
         raise CourseError(f"{path.name} did not run to its end for the site's outputs: {type(exc).__name__}: "
                           f"{str(exc).strip()[:500]}") from exc
-    finally:
-        if km.has_kernel:  # the client does not stop a kernel it was given
-            km.shutdown_kernel(now=True)
-    nb.cells.pop(0)
-    return nb
 
 
 def release_outputs(paths: dict[str, Path]) -> dict[str, dict[str, list]]:

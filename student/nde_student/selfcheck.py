@@ -46,15 +46,20 @@ def _hidden_only(source: str) -> bool:
     return all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
 
 
-def run(path: Path, timeout: int | None = None) -> nbformat.NotebookNode:
-    """Execute the notebook at ``path`` headless in its own folder; errors stay in the outputs."""
+def run(path: Path, timeout: int | None = None, setup: str = NORMALIZE_WARNINGS,
+        env: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    """Execute the notebook at ``path`` headless in its own folder; errors stay in the outputs.
+
+    ``setup``: code run first, in a cell taken out again afterwards (by default, warnings
+    written so that they can be told apart); ``env``: more of the kernel's environment.
+    """
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     # the kernel's environment only: a JupyterLab that validates keeps its own for the kernels it starts
-    env = {"NDE_HEADLESS": "1", "MPLBACKEND": "agg", **os.environ}
+    env = {"NDE_HEADLESS": "1", "MPLBACKEND": "agg", **os.environ, **(env or {})}
     nb = nbformat.read(path, as_version=4)
-    setup = nbformat.v4.new_code_cell(NORMALIZE_WARNINGS)  # warnings written so that they can be told apart
+    setup = nbformat.v4.new_code_cell(setup)
     nb.cells.insert(0, setup)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
     # the kernel talks over UNIX sockets in a private folder, not over TCP on localhost
