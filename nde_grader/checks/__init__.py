@@ -133,3 +133,47 @@ def dims(value, what: str) -> tuple[int, ...]:
     """A shape sent back as a list of whole numbers."""
     assert isinstance(value, list), f"{what}: expected a shape, got a {_kind(value)}: {CHANGED}"
     return tuple(integer(s, what) for s in value)
+
+
+# --- what a watched call reports (nde_grader.harness.watch) -------------------------------
+
+def returned(reply, where: str) -> dict:
+    """The record of a call that must not have raised."""
+    reply = mapping(reply, where)
+    assert "raised" not in reply, f"{where} raised {reply['raised']}"
+    return reply
+
+
+def of_kind(reply, kinds: dict[str, str], where: str) -> str:
+    """The kind of what came back, which must be one of ``kinds`` (kind -> how the text says it,
+    e.g. {"ndarray": "a NumPy array"}); the message names what the statement asks for."""
+    got = text(field(returned(reply, where), "type", where), f"{where}: the kind of what it returned")
+    wanted = " or ".join(kinds.values())
+    shown = {"numpy.float64": "a NumPy float64 (np.float64)", "numpy.float32": "a NumPy float32", "Tensor": "a tensor",
+             "ndarray": "a NumPy array", "float": "a plain number (float)", "list": "a list", "tuple": "a tuple"}
+    assert got in kinds, f"{where} must return {wanted}, got {shown.get(got, 'a ' + got)}"
+    return got
+
+
+def left_alone(reply, where: str) -> None:
+    """No argument changed in place (the names of the changed ones come back as ``changed``)."""
+    changed = field(mapping(reply, where), "changed", where)
+    assert isinstance(changed, list), f"{where}: {CHANGED}"
+    changed = [text(name, f"{where}: a changed argument") for name in changed]
+    assert not changed, (
+        f"{where} changed its argument{'s' if len(changed) > 1 else ''} {', '.join(changed)} in place: the caller's "
+        "data must stay as they were (use operations that make new tensors or arrays, not in-place ones such as "
+        "+=, [...] = or methods ending in _)"
+    )
+
+
+def reaches_each(reply, names: tuple[str, ...], where: str) -> None:
+    """A gradient of the result reaches every input of ``names`` (by autograd, per input)."""
+    reply = returned(reply, where)
+    assert "grad_error" not in reply, f"{where}: backward through the result failed: {reply['grad_error']}"
+    reaches = mapping(field(reply, "reaches", where), f"{where}: the gradients")
+    cut = [name for name in names if not flag(field(reaches, name, where), f"{where}: a gradient to {name}")]
+    assert not cut, (
+        f"{where}: no gradient reaches {' or '.join(cut)}, though the value depends on it: a term was cut from "
+        "the graph (.item(), float(), .detach(), NumPy or torch.no_grad()); keep every term a tensor operation"
+    )

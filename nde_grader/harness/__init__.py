@@ -141,3 +141,93 @@ def describe(obj) -> str:
     kind = type(obj).__name__
     shape = getattr(obj, "shape", None)
     return f"{kind} of shape {tuple(shape)}" if shape is not None else kind
+
+
+# --- watching a student's function -------------------------------------------------------
+
+def raised(exc: BaseException) -> dict:
+    """What a student's function raised, as a reply."""
+    return {"raised": f"{type(exc).__name__}: {exc}"}
+
+
+def kind(obj) -> str:
+    """The kind of object, as the checks name it: "ndarray", "Tensor", "float", "int", "list", ...
+    (a NumPy scalar is "numpy.float64" and so on, not a plain number)."""
+    if isinstance(obj, np.generic):
+        return f"numpy.{type(obj).__name__}"
+    return type(obj).__name__
+
+
+def result(got) -> dict:
+    """What a student's function returned: its kind, dtype, shape, size, whether it carries a
+    gradient, and its values in float64 (an array, or a number for a plain number)."""
+    import torch
+
+    info = {"type": kind(got)}
+    if isinstance(got, torch.Tensor):
+        info.update(dtype=str(got.dtype).removeprefix("torch."), shape=list(got.shape), numel=got.numel(),
+                    requires_grad=bool(got.requires_grad), device=got.device.type)
+        info["value"] = got.detach().double().cpu().numpy()
+    elif isinstance(got, np.ndarray) or isinstance(got, np.generic):
+        info.update(dtype=got.dtype.name, shape=list(np.shape(got)), numel=int(np.size(got)))
+        if got.dtype.kind in "fiub":
+            info["value"] = np.asarray(got, dtype=np.float64)
+    elif isinstance(got, (int, float)) and not isinstance(got, bool):
+        info.update(shape=[], numel=1, value=float(got))
+    elif isinstance(got, (list, tuple)):
+        info["length"] = len(got)
+    return info
+
+
+def _copy(obj):
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, np.ndarray):
+        return obj.copy()
+    return None
+
+
+def _same(before, after) -> bool:
+    import torch
+
+    if isinstance(before, torch.Tensor):
+        return before.shape == after.shape and bool(torch.equal(before, after.detach()))
+    return before.shape == after.shape and bool(np.array_equal(before, after, equal_nan=True))
+
+
+def watch(fn, args: dict, grad_wrt: tuple[str, ...] = (), keywords: tuple[str, ...] = ()) -> dict:
+    """Call ``fn`` on ``args`` (name -> value, passed in that order, positionally except the
+    names in ``keywords``) and report: what it returned (``result``), or what it raised; the
+    names of the array and tensor arguments whose values it changed (``changed``, compared
+    with copies taken before the call); and, for each name of ``grad_wrt`` (tensors that
+    require gradients), whether the result's sum has a gradient with respect to it
+    (``reaches``: name -> True / False, by ``torch.autograd.grad``, not by ``requires_grad``)
+    and that gradient (``grads``)."""
+    import torch
+
+    copies = {name: _copy(v) for name, v in args.items()}
+    positional = [v for name, v in args.items() if name not in keywords]
+    named = {name: args[name] for name in keywords if name in args}
+    try:
+        with np.errstate(all="ignore"):
+            got = fn(*positional, **named)
+    except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
+        out = raised(exc)
+    else:
+        out = result(got)
+        if grad_wrt and isinstance(got, torch.Tensor) and got.requires_grad and got.is_floating_point():
+            wrt = [args[name] for name in grad_wrt]
+            try:
+                grads = torch.autograd.grad(got.sum(), wrt, allow_unused=True, retain_graph=True)
+            except RuntimeError as exc:
+                out["grad_error"] = f"{type(exc).__name__}: {exc}"
+            else:
+                out["reaches"] = {name: g is not None for name, g in zip(grad_wrt, grads, strict=True)}
+                out["grads"] = {name: None if g is None else g.double().cpu().numpy()
+                                for name, g in zip(grad_wrt, grads, strict=True)}
+        elif grad_wrt:
+            out["reaches"] = {name: False for name in grad_wrt}
+    out["changed"] = [name for name, before in copies.items() if before is not None and not _same(before, args[name])]
+    return out
