@@ -696,12 +696,48 @@ def format_table(table: dict, review: set[str] = frozenset()) -> str:
     return "\n".join(lines)
 
 
+UNGRADED_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.5}}
+li{{overflow-wrap:anywhere}}</style></head>
+<body><h1>{title}</h1><p><strong>Score: 0</strong>. This notebook could not be graded:</p>
+<ul>{reasons}</ul>
+<p>Hand in the notebook again as it is saved by JupyterLab (File, Save), under its own name, then ask
+your instructor to grade it again.</p></body></html>
+"""
+
+
+def write_ungraded_feedback(course: Path, who: list[str], assignment: str = ASSIGNMENT) -> list[Path]:
+    """A feedback page for every expected notebook that nbgrader wrote none for (it was
+    missing, empty, not a notebook, over its size): the score 0 and the grader's reasons."""
+    import html
+
+    from .engine import kept
+
+    expected = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
+    written = []
+    for student in who:
+        folder = course / "feedback" / student / assignment
+        problems = (kept(course, student, assignment) or {}).get("problems") or []
+        for name in expected:
+            page = folder / f"{name}.html"
+            if page.exists():
+                continue
+            reasons = [p for p in problems if p.startswith(f"{name}.ipynb")] or [f"{name}.ipynb was not graded"]
+            folder.mkdir(parents=True, exist_ok=True)
+            page.write_text(UNGRADED_PAGE.format(
+                title=html.escape(f"{name} ({assignment}): not graded"),
+                reasons="".join(f"<li>{html.escape(printable(r, 600))}</li>" for r in reasons)), encoding="utf-8")
+            written.append(page)
+    return written
+
+
 def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True, db: str | None = None,
          scheduler: str | None = None, workers: int | None = None, resume: bool = False) -> int:
     """Grade the class on Dask (a local cluster unless ``scheduler``), write feedback and the
     export, print the table. Exit status: 0, or 1 when a student could not be graded or
     recorded, 130 when interrupted."""
-    from .engine import default_db, grade_class
+    from .engine import _database_errors, _safe, default_db, grade_class
 
     everyone = students(course)
     if not everyone:
@@ -716,10 +752,16 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
     url = db or default_db(course)
     report = grade_class(course, who or everyone, db_url=url, scheduler=scheduler, workers=workers, sandbox=sandbox,
                          resume=resume, progress=sys.stderr.isatty())
-    hand = grades(course, db_url=url) if report.results else {}
+    waiting = set(report.unrecorded)
+    try:
+        hand = grades(course, db_url=url) if report.results and not waiting else {}
+    except _database_errors():
+        hand, waiting = {}, waiting | {r.student for r in report.results}
     for r in sorted(report.results, key=lambda r: r.student):
         overrides = [o for g in hand.get(r.student, {}).values() if g is not None for o in g.overrides]
-        print(f"graded {r.student:<16} in {r.seconds:5.1f} s" + (":" if r.problems or r.needs_review or overrides else ""))
+        how = (f"written from disk (graded earlier, in {r.seconds:.1f} s)" if r.student in report.from_disk
+               else f"graded in {r.seconds:5.1f} s")
+        print(f"{r.student:<16} {how}" + (":" if r.problems or r.needs_review or overrides else ""))
         if r.needs_review:
             print(f"    NEEDS REVIEW: {r.needs_review}")
         for p in r.problems:
@@ -727,11 +769,27 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
         for o in overrides:
             print(f"    kept, set by hand: {o}")
     if report.skipped:
-        print(f"already graded, files unchanged (--resume): {', '.join(report.skipped)}")
+        print(f"already in the gradebook, files unchanged (--resume): {', '.join(report.skipped)}")
+    for gone in report.workers_lost:
+        print(f"worker lost during the run: {gone}")
+    for student, times in sorted(report.retried.items()):
+        print(f"{student}: started again {times} time{'s' if times > 1 else ''} after a worker died")
+    for why in report.lock_lost:
+        print(f"warning: the run's lock on the gradebook was lost ({why}): another grade command may have run too")
+    if report.interrupted:
+        print(f"interrupted: every grade made so far is kept; not graded yet: {', '.join(report.not_graded) or 'none'}. "
+              "Run `python -m course grade --resume` to grade the rest.")
+        return 130
+    if waiting:
+        print(f"\nthe gradebook {_safe(url)} cannot be reached: the grades of {', '.join(sorted(waiting))} are kept in "
+              f"autograded/<student>/{ASSIGNMENT}/ and are written by `python -m course grade --resume` once it "
+              "answers. No feedback or export was made: they would come from an incomplete gradebook.")
+        return 1
     db_args = [f"--CourseDirectory.db_url={url}"]
     status, log = nbgrader(["generate_feedback", ASSIGNMENT, "--force", "--log-level=WARN", *db_args], course)
     if status:
         print(f"generate_feedback reported a problem:\n{log}")
+    write_ungraded_feedback(course, who or everyone)
     copy_mathjax(course / "feedback")
     for exporter, to in (("CourseGrades", "grades.csv"), ("CanvasGrades", "canvas.csv")):
         status, log = nbgrader(["export", f"--exporter=nde_grader.export.{exporter}", f"--to={to}",
@@ -743,13 +801,6 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
     print(format_table(table, review={r.student for r in report.results if r.needs_review}))
     print(f"\nFeedback: {course / 'feedback'}/<student>/{ASSIGNMENT}/*.html   "
           f"Export: {course / 'grades.csv'}, {course / 'canvas.csv'} (Canvas: Grades > Import)")
-    print(f"{len(report.results)} graded in {report.seconds:.0f} s")
-    if report.interrupted:
-        print(f"interrupted: every grade made so far is kept; not graded yet: {', '.join(report.not_graded)}. "
-              "Run `python -m course grade --resume` to grade the rest.")
-        return 130
-    if report.unrecorded:
-        print(f"the gradebook could not be reached: the grades of {', '.join(report.unrecorded)} are kept in "
-              "autograded/<student>/ and are written by `python -m course grade --resume` once it answers")
-        return 1
+    print(f"{len(report.results) - len(report.from_disk)} graded, {len(report.from_disk)} written from disk, "
+          f"in {report.seconds:.0f} s")
     return 1 if any(r.needs_review for r in report.results) else 0

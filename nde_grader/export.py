@@ -68,7 +68,7 @@ def class_grades(gradebook: Gradebook, assignment: str) -> dict:
     """student id -> notebook -> NotebookGrade (None: not submitted)."""
     names = [nb.name for nb in gradebook.find_assignment(assignment).notebooks]
     out = {}
-    for student in gradebook.students:
+    for student in sorted(gradebook.students, key=lambda s: s.id):
         row = {}
         for name in names:
             try:
@@ -86,7 +86,8 @@ class _Export(ExportPlugin):
         return [a for a in gradebook.assignments if not self.assignment or a.name in self.assignment]
 
     def _students(self, gradebook: Gradebook) -> list:
-        return [s for s in gradebook.students if not self.student or s.id in self.student]
+        # sorted by id: nbgrader orders by names, which the course leaves empty (PostgreSQL then returns any order)
+        return sorted((s for s in gradebook.students if not self.student or s.id in self.student), key=lambda s: s.id)
 
     def export(self, gradebook: Gradebook) -> None:
         dest = self.to or self.default_to

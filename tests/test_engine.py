@@ -16,6 +16,7 @@ worker processes:
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -135,14 +136,85 @@ def test_a_worker_killed_in_the_middle_of_a_task(tmp_path):
     assert submissions_of(f"sqlite:///{course / 'gradebook.db'}", "wrong") == 1
 
 
-def test_an_unreachable_scheduler_or_database_stops_before_writing(tmp_path):
+def test_an_unreachable_scheduler_or_database_stops_before_writing(tmp_path, monkeypatch):
+    """Each bad address is told apart within seconds, before the gradebook is made."""
+    import socket
+
+    import course.engine
+
+    monkeypatch.setattr(course.engine, "SCHEDULER_WAIT_S", 3)
     course = small_class(tmp_path)
-    with pytest.raises(CourseError, match="cannot reach the Dask scheduler"):
-        grade_class(course, ["wrong"], scheduler="tcp://127.0.0.1:9", progress=False)
+    closes = socket.create_server(("127.0.0.1", 0))  # answers and hangs up: not a Dask scheduler
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts and never answers
+
+    def hang_up() -> None:
+        while True:
+            try:
+                closes.accept()[0].close()
+            except OSError:
+                return
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    cases = [("tcp://127.0.0.1:9", "nothing listens on port 9"),
+             ("127.0.0.1:8786", "has no scheme: write tcp://127.0.0.1:8786"),
+             ("http://127.0.0.1:8786", "which Dask does not use"),
+             ("tcp://127.0.0.1", "needs a host and a port"),
+             (f"tcp://127.0.0.1:{closes.getsockname()[1]}", "answers, but not as a Dask scheduler"),
+             (f"tcp://127.0.0.1:{silent.getsockname()[1]}", "answers, but not as a Dask scheduler (no reply in 3 s)")]
+    for address, says in cases:
+        begin = time.monotonic()
+        with pytest.raises(CourseError, match=re.escape(says)):
+            grade_class(course, ["wrong"], scheduler=address, progress=False)
+        assert time.monotonic() - begin < 20, f"{address}: the answer took {time.monotonic() - begin:.0f} s"
+    closes.close()
+    silent.close()
     with pytest.raises(CourseError, match="cannot reach the gradebook database"):
         grade_class(course, ["wrong"], db_url="postgresql://nobody@127.0.0.1:9/gradebook", progress=False)
     assert not (course / "autograded").exists()
+    assert not (course / "gradebook.db").exists(), "the gradebook was written before the scheduler was reached"
     assert not any(p.name.startswith("grades") for p in course.iterdir())
+
+
+def test_resume_against_a_gradebook_that_lacks_the_grades(tmp_path, capsys):
+    """The class is graded, then the gradebook is replaced by an empty one (a new database, a
+    backup restored): ``--resume`` writes every kept result from disk, grades no one again,
+    keeps every feedback page and exports the same grades."""
+    from course.grade import main
+
+    course = small_class(tmp_path)
+    assert main(course=course, workers=2) == 0
+    first = capsys.readouterr().out
+    pages = {p: p.read_bytes() for p in (course / "feedback").rglob("*.html")}
+    assert len(pages) == len(STUDENTS)
+    exported = (course / "grades.csv").read_text()
+    (course / "gradebook.db").unlink()
+
+    assert main(course=course, workers=2, resume=True) == 0
+    out = capsys.readouterr().out
+    written = re.findall(r"^(\S+) +written from disk \(graded earlier", out, re.M)
+    assert sorted(written) == sorted(STUDENTS) and "graded in" not in out, out
+    assert f"0 graded, {len(STUDENTS)} written from disk" in out
+    assert "already in the gradebook" not in out
+    assert auto_scores(course) == EXPECTED
+    assert {p: p.read_bytes() for p in (course / "feedback").rglob("*.html")}.keys() == pages.keys()
+    assert (course / "grades.csv").read_text() == exported
+    assert "graded in" in first
+
+    assert main(course=course, workers=2, resume=True) == 0  # now the gradebook holds them: nothing to write
+    assert f"already in the gradebook, files unchanged (--resume): {', '.join(sorted(STUDENTS))}" in capsys.readouterr().out
+
+
+def test_a_notebook_that_cannot_be_read_gets_a_page_and_no_written_answers_to_grade(tmp_path, capsys):
+    from course.grade import main
+
+    course = small_class(tmp_path)
+    (course / "submitted" / "wrong" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").write_text("{ this is not a notebook")
+    assert main(course=course, who=["wrong"], workers=1) == 0
+    out = capsys.readouterr().out
+    page = (course / "feedback" / "wrong" / ASSIGNMENT / f"{NOTEBOOK}.html").read_text()
+    assert "is not valid JSON" in page and "Score: 0" in page
+    assert auto_scores(course)["wrong"] == (0.0, 10.0), "the written answers wait for a hand though scored 0"
+    assert "+1w" not in out
 
 
 def test_a_second_grade_command_is_refused_while_one_runs(tmp_path, server):
@@ -151,6 +223,25 @@ def test_a_second_grade_command_is_refused_while_one_runs(tmp_path, server):
         with gradebook_lock(url, course, ASSIGNMENT):
             with pytest.raises(CourseError, match="another `python -m course grade` is running"):
                 grade_class(course, ["wrong"], db_url=url, progress=False)
+
+
+def test_the_lock_survives_a_restart_of_postgresql(tmp_path, server):
+    """A session's advisory lock dies with the session; the course's lock lives in a table of
+    the database: after a restart of the server a second command is still refused, and the
+    lock is free again once the first is done."""
+    from course import engine
+
+    course = small_class(tmp_path)
+    url = server.create_database("restart")
+    with gradebook_lock(url, course, ASSIGNMENT) as lost:
+        server.stop("immediate")
+        server.start()
+        time.sleep(engine.LOCK_TTL_S / 6 + 2)  # a renewal after the restart
+        with pytest.raises(CourseError, match="another `python -m course grade` is running"):
+            grade_class(course, ["wrong"], db_url=url, progress=False)
+        assert not lost
+    with gradebook_lock(url, course, ASSIGNMENT):
+        pass
 
 
 def test_postgresql_stopped_in_the_middle_of_a_batch(tmp_path, server):
@@ -190,7 +281,7 @@ def test_postgresql_stopped_in_the_middle_of_a_batch(tmp_path, server):
         assert submissions_of(url, student) == 1
 
 
-def test_a_database_that_stays_away_then_resume(tmp_path, server):
+def test_a_database_that_stays_away_then_resume(tmp_path, server, monkeypatch, capsys):
     """The server goes away once the class is recorded and does not come back in time: the
     results are listed as waiting, kept on disk, and ``--resume`` writes them later
     without grading anyone again."""
@@ -211,15 +302,21 @@ def test_a_database_that_stays_away_then_resume(tmp_path, server):
             time.sleep(0.1)
         server.stop("immediate")
 
+    from course.grade import main
+
     thread = threading.Thread(target=stop_when_prepared, daemon=True)
     thread.start()
+    monkeypatch.setenv("NDE_DB_WAIT_S", "2")
     try:
-        report = grade_class(course, ["wrong", "solutions"], db_url=url, workers=2, progress=False, db_wait_s=2)
+        status = main(course=course, who=["wrong", "solutions"], db=url, workers=2)
     finally:
         thread.join(60)
         server.start()
-    assert sorted(report.unrecorded) == ["solutions", "wrong"]
-    graded = {r.student: r.seconds for r in report.results}
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "cannot be reached: the grades of solutions, wrong are kept" in out and "--resume" in out, out
+    assert "Traceback" not in out and not (course / "feedback").exists() and not (course / "grades.csv").exists()
+    graded = {s: kept(course, s, ASSIGNMENT)["seconds"] for s in ("wrong", "solutions")}
     report = grade_class(course, ["wrong", "solutions"], db_url=url, progress=False, resume=True)
     assert {r.student: r.seconds for r in report.results} == graded, "resume graded again instead of writing"
     assert not report.unrecorded
@@ -230,13 +327,56 @@ def test_a_database_that_stays_away_then_resume(tmp_path, server):
         assert submissions_of(url, student) == 1
 
 
+def test_a_worker_killed_after_its_tasks_costs_nothing_of_them(tmp_path):
+    """The worker that graded the first student is killed once that result is on disk: the
+    finished task is not run again (its result was released), the loss is reported, and
+    every grade is that of an undisturbed run."""
+    from distributed import get_client
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    course = small_class(tmp_path)
+    runs = tmp_path / "runs.log"
+
+    class Count(WorkerPlugin):
+        def transition(self, key, start, finish, **kwargs):
+            if finish == "executing" and str(key).startswith("grade-"):
+                with open(runs, "a") as log:
+                    log.write(f"{key}\n")
+
+    killed = {}
+
+    def kill_the_first_worker(result):
+        if killed:
+            return
+        client = get_client()
+        client.register_plugin(Count(), name="count-gradings")
+        address = result.worker.split("(")[-1].rstrip(")")
+        pid = client.run(os.getpid, workers=[address])[address]
+        os.kill(pid, 9)
+        killed[result.student] = address
+
+    report = grade_class(course, list(STUDENTS), workers=2, progress=False, on_result=kill_the_first_worker)
+    (first, address), = killed.items()
+    again = [k for k in (runs.read_text().split() if runs.exists() else []) if k.startswith(f"grade-{first}-")]
+    assert not again, f"{first} was graded again after the worker holding the result died"
+    assert address in report.workers_lost
+    assert first not in report.retried
+    assert sorted(r.student for r in report.results) == sorted(STUDENTS)
+    assert auto_scores(course) == EXPECTED
+
+
 def test_ctrl_c_keeps_what_is_graded_and_resume_grades_the_rest(tmp_path):
     course = small_class(tmp_path)
+    pressed = []
+
     def stop_after_first(result):
+        pressed.append(time.monotonic())
         raise KeyboardInterrupt
 
-    report = grade_class(course, list(STUDENTS), workers=1, progress=False, on_result=stop_after_first)
+    report = grade_class(course, list(STUDENTS), workers=2, progress=False, on_result=stop_after_first)
+    stopped = time.monotonic() - pressed[0]  # the other worker was grading a student meanwhile
     assert report.interrupted and len(report.results) == 1
+    assert stopped < 30, f"the command went on for {stopped:.0f} s after Ctrl-C while a task was running"
     first = report.results[0].student
     assert sorted(report.not_graded) == sorted(set(STUDENTS) - {first})
     assert kept(course, first, ASSIGNMENT)["recorded"]
