@@ -12,14 +12,16 @@ comparisons allow only float32 rounding: no statistics are involved, so no corre
 answer can fail by chance. One check, one property:
 
 - ``dv_value``:     the value, for the optimal critic t* and for other critics, n != n';
+                    Z and Z_ref left as they were;
 - ``dv_stability``: shifting the critic by +-1000 changes nothing, and nothing overflows;
 - ``dv_constant``:  a constant critic gives 0 when n != n';
 - ``dv_gradient``:  the value is a one-element tensor whose gradient is the formula's,
                     for both terms.
 
 The derivations of the notebook have checks of their own, below: the delta-method sd
-``dv_sd`` (against its closed form, and against the spread of simulated estimates) and
-Adam's first step ``adam_first_step`` (against its closed form).
+``dv_sd`` (against its closed form, a plain number, and against the spread of simulated
+estimates) and Adam's first step ``adam_first_step`` (against its closed form; a new tensor,
+grad left as it was).
 
 The problem is the course's: P = N(0, [[1, rho], [rho, 1]]) against Q = N(0, I), whose
 log density ratio is, in closed form (notebook 01),
@@ -33,7 +35,8 @@ import math
 import numpy as np
 
 from ..reference import t_star
-from . import array, dims, entries, field, flag, integer, mapping, number, pairs, rng, text
+from . import (array, dims, entries, field, flag, integer, left_alone, mapping, number, of_kind, pairs, returned, rng,
+               text)
 
 def gaussian(g: np.random.Generator, rho: float, n: int) -> np.ndarray:
     """n samples of N(0, [[1, rho], [rho, 1]]), rounded to float32 (what the kernel holds)."""
@@ -68,7 +71,7 @@ def _evaluate(probe, cases: list) -> list:
 def _value(info: dict, what: str) -> float:
     """The number DV returned (NaN and infinities included: the caller words those), or an
     assertion a student can act on."""
-    kind = text(field(info, "type", f"DV with {what}"), "the type of what DV returned")
+    kind = text(field(returned(info, f"DV with {what}"), "type", f"DV with {what}"), "the type of what DV returned")
     if kind == "Tensor":
         numel = integer(field(info, "numel", f"DV with {what}"), "the size of what DV returned")
         assert numel == 1, f"{what}: DV must return one number, got a tensor of shape {tuple(info.get('shape', ()))}"
@@ -83,7 +86,8 @@ ATOL, RTOL = 1e-4, 1e-5
 
 
 def dv_value(probe) -> None:
-    """DV equals mean t(Z) - log mean e^t(Z') for the optimal critic and for other critics, n != n'."""
+    """DV equals mean t(Z) - log mean e^t(Z') for the optimal critic and for other critics, n != n', and leaves
+    Z and Z_ref as they were."""
     g = rng(41)
     cases, labels = [], []
     for rho, n, n_ref in ((0.5, 3000, 2000), (-0.35, 1000, 4000), (0.9, 2500, 500)):
@@ -101,6 +105,7 @@ def dv_value(probe) -> None:
             f"log of the MEAN of e^t over Z' (not the mean of t), and that you subtract log n' = log {len(case['t_ref'])}, "
             "the size of Z_ref"
         )
+        left_alone(info, f"DV with {label}")
 
 
 def dv_stability(probe) -> None:
@@ -148,7 +153,7 @@ def dv_gradient(probe) -> None:
     t_Z, t_ref = g.normal(0.5, 1.0, n), g.normal(-0.5, 1.5, n_ref)
     case = _case(Z, Z_ref, t_Z, t_ref, backward=True)
     (info,) = _evaluate(probe, [case])
-    kind = text(field(info, "type", "DV"), "the type of what DV returned")
+    kind = text(field(returned(info, "DV"), "type", "DV"), "the type of what DV returned")
     assert kind == "Tensor", (
         f"DV returned a {kind}: return the tensor itself (not .item() or float), so that "
         "backward() can compute the gradient"
@@ -204,23 +209,36 @@ def _sd_slips(rho: float, n: int, n_ref: int) -> dict[str, float]:
     }
 
 
-def _sd_values(probe, calls: list) -> list[float]:
+PLAIN = ("float", "numpy.float64", "int")
+"""What dv_sd may return: "plain numbers in, a plain number out" (np.float64 is a float: np.sqrt gives one)."""
+
+
+def _sd_values(probe, calls: list, plain: bool = False) -> list[float]:
+    """dv_sd's values for ``calls``; with ``plain``, each must be a plain number (not a tensor or an array)."""
     out = []
     for args, got in pairs(calls, probe.run("dv.numbers", name="dv_sd", calls=calls), "dv_sd"):
         call = f"dv_sd({args[0]:.4f}, {args[1]}, {args[2]})"
         assert "raised" not in mapping(got, call), f"{call} raised {got['raised']}"
+        if plain:
+            kind = text(field(got, "type", call), f"{call}: the kind of what it returned")
+            assert kind in PLAIN, (
+                f"{call} must return a plain number (plain numbers in, a plain number out), got a "
+                f"{'tensor' if kind == 'Tensor' else 'NumPy array' if kind == 'ndarray' else kind}: compute it with "
+                "math (or take .item() of a tensor's one number)"
+            )
         assert "value" in got, f"{call} must return a number, got a {got.get('type')}"
         out.append(number(got["value"], call, finite=False))
     return out
 
 
 def dv_sd_values(probe) -> None:
-    """dv_sd(rho, n, n_ref) is the closed form sqrt(rho^2/n + rho^2/((1 - rho^2) n')) for unseen rho, n, n'."""
+    """dv_sd(rho, n, n_ref) is the closed form sqrt(rho^2/n + rho^2/((1 - rho^2) n')) for unseen rho, n, n', a
+    plain number (float, np.float64 included; not a tensor or an array)."""
     g = rng(45)
     calls = [[float(rho), int(g.integers(50, 5000)), int(g.integers(50, 5000))]
              for rho in (*g.uniform(0.05, 0.99, 4), *g.uniform(-0.95, -0.05, 2))]
     calls.append([float(g.uniform(0.3, 0.9)), 2000, 100])  # n' much smaller than n
-    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls), strict=True):
+    for (rho, n, n_ref), value in zip(calls, _sd_values(probe, calls, plain=True), strict=True):
         want = delta_sd(rho, n, n_ref)
         if math.isclose(value, want, rel_tol=1e-9, abs_tol=1e-12):
             continue
@@ -288,6 +306,7 @@ def adam_change(grad: np.ndarray, lr: float, eps: float) -> np.ndarray:
 
 
 def _adam(probe, calls: list) -> list:
+    """(where, the change returned, the whole reply) for each call."""
     out = []
     for call, got in pairs(calls, probe.run("dv.adam_steps", calls=calls), "adam_first_step"):
         shape = tuple(np.shape(call["grad"]))
@@ -299,7 +318,7 @@ def _adam(probe, calls: list) -> list:
             f"{where} must return one change per gradient, of shape {shape}; got a {got.get('type')} of shape "
             f"{tuple(np.shape(value))}"
         )
-        out.append((where, array(value, where, shape, finite=False)))
+        out.append((where, array(value, where, shape, finite=False), got))
     return out
 
 
@@ -323,17 +342,22 @@ def _adam_message(where: str, value: np.ndarray, grad: np.ndarray, lr: float, be
 
 
 def adam_step_values(probe) -> None:
-    """adam_first_step equals Adam's first step -lr g / (|g| + eps), for gradients far above eps, any lr, betas and shape."""
+    """adam_first_step equals Adam's first step -lr g / (|g| + eps), for gradients far above eps, any lr, betas and
+    shape: a tensor of the shape of grad (float32 or float64), with grad left as it was."""
     g = rng(47)
     calls = []
     for shape in ((7,), (3, 4), (2, 3, 2)):
         grad = (np.exp(g.uniform(math.log(0.1), math.log(100), shape)) * g.choice([-1.0, 1.0], shape)).astype(np.float32)
         calls.append({"grad": grad, "lr": float(np.exp(g.uniform(math.log(1e-4), math.log(0.5)))),
                       "betas": [float(g.uniform(0.5, 0.99)), float(g.uniform(0.9, 0.9999))], "eps": 1e-8})
-    for call, (where, value) in zip(calls, _adam(probe, calls), strict=True):
+    for call, (where, value, got) in zip(calls, _adam(probe, calls), strict=True):
         want = adam_change(call["grad"], call["lr"], call["eps"])
         assert np.allclose(value, want, rtol=1e-5, atol=1e-12), _adam_message(
             where, value, call["grad"], call["lr"], call["betas"], call["eps"])
+        of_kind(got, {"Tensor": "a tensor of the shape of grad"}, where)
+        dtype = text(field(got, "dtype", where), f"{where}: the dtype of what it returned")
+        assert dtype in ("float32", "float64"), f"{where} must return floating-point numbers, got {dtype}"
+        left_alone(got, where)
 
 
 def adam_step_small_gradients(probe) -> None:
@@ -344,7 +368,7 @@ def adam_step_small_gradients(probe) -> None:
         grad = np.array([0.0, eps, -eps, 3 * eps, -eps / 4, eps / 100, 50 * eps], dtype=np.float32)
         calls.append({"grad": grad[g.permutation(len(grad))], "lr": float(g.uniform(1e-3, 0.1)),
                       "betas": [0.9, 0.999], "eps": eps})
-    for call, (where, value) in zip(calls, _adam(probe, calls), strict=True):
+    for call, (where, value, _) in zip(calls, _adam(probe, calls), strict=True):
         want = adam_change(call["grad"], call["lr"], call["eps"])
         assert np.allclose(value, want, rtol=1e-4, atol=1e-6 * call["lr"]), _adam_message(
             where, value, call["grad"], call["lr"], call["betas"], call["eps"])

@@ -8,16 +8,22 @@ from t* = D + rho u^2 / (2(1 + rho)) - rho v^2 / (2(1 - rho)) in the rotated coo
 u = (x + y)/sqrt 2, v = (x - y)/sqrt 2 (independent standard normal under Q) and
 E[e^(s W^2)] = (1 - 2s)^(-1/2). One check, one property:
 
-- ``dv_scaled_values``:   the closed form, for unseen rho (negative too) and c, numbers and arrays;
+- ``dv_scaled_values``:   the closed form, for unseen rho (negative too) and c, numbers and arrays (1- and
+                          2-dim); a number for a number c, a NumPy array of c's shape for an array c, the
+                          array c left as it was;
 - ``dv_scaled_optimum``:  DV(0) = 0, DV(1) = D and DV'(1) = 0;
 - ``naive_grad_values``:  the per-batch derivative of the minibatch objective, exactly, on critic
-                          values the check chose, with the batch's normaliser and with m;
+                          values the check chose, with the batch's normaliser and with m (a number, a
+                          0-dim tensor, a tensor of shape (1,)), for c = 0 and negative c, one batch (k = 1)
+                          too; a tensor (or NumPy array) of shape (k,); t, t_ref and m left as they were;
 - ``naive_grad_bias``:    on t* at c = 1 over many batches: the naive gradient is biased upwards,
                           the gradient with the true normaliser m = 1 is not (bands from the SE);
 - ``mine_loss_gradient``: autograd through mine_loss gives -mean grad t + mean(e^t' grad t')/m on a
-                          small network;
+                          small network (m 0-dim or of shape (1,)); a gradient reaches each of t and t_ref
+                          (autograd per input); t, t_ref and m left as they were;
 - ``mine_loss_detached``: the same when m is still connected to the network's graph;
-- ``average_update``:     the moving average's first value and update, exactly, detached.
+- ``average_update``:     the moving average's first value and update, exactly (alpha = 1 and batches of
+                          one value too), a detached one-number tensor, m and t_ref left as they were.
 
 The exact checks compare float32 results with float64 arithmetic: no statistics, no flakes.
 """
@@ -27,7 +33,8 @@ import math
 
 import numpy as np
 
-from . import array, field, flag, integer, mapping, pairs, rng, seed, text
+from . import (array, field, flag, integer, left_alone, mapping, number, of_kind, pairs, reaches_each, returned, rng,
+               seed)
 
 
 def dv_closed(c, rho: float):
@@ -52,25 +59,44 @@ def _scaled_slips(c, rho: float) -> dict:
     }
 
 
-def _scaled(probe, calls: list) -> list:
+# What dv_scaled may return: for a number c a number (a Python float, a NumPy scalar, or a
+# 0-dim array as np.vectorize gives), for a NumPy array of c a NumPy array of its shape. A
+# tensor or a list is not what "elementwise with np.log, like ground_truth" gives.
+NUMBER_KINDS = {"float": "a number (a float", "numpy.float64": "np.float64", "numpy.float32": "np.float32",
+                "ndarray": "a 0-dim NumPy array)"}
+ARRAY_KINDS = {"ndarray": "a NumPy array of the shape of c (elementwise, with np.log)"}
+
+
+def _scaled(probe, calls: list, kinds: bool = False) -> list:
+    """(where, value) of each call of dv_scaled: a float for a number c, an array for an array c.
+    With ``kinds``, also what came back must be of the kind the statement asks for, and the
+    array c must be left as it was."""
     out = []
     for call, got in pairs(calls, probe.run("minibatch.scaled", calls=calls), "dv_scaled"):
         c = call["c"]
-        where = f"dv_scaled({'an array of ' + str(len(c)) + ' values of c' if isinstance(c, list) else f'{c:.4f}'}, {call['rho']:.4f})"
+        is_array = isinstance(c, list)
+        shape = np.shape(c)
+        where = (f"dv_scaled(a NumPy array of c of shape {shape}, {call['rho']:.4f})" if is_array
+                 else f"dv_scaled({c:.4f}, {call['rho']:.4f})")
         if "raised" in mapping(got, where):
-            hint = " (math.log works on single numbers only: use np.log)" if isinstance(c, list) else ""
+            hint = " (math.log works on single numbers only: use np.log)" if is_array else ""
             raise AssertionError(f"{where} raised {got['raised']}{hint}")
-        value = got.get("value")
-        assert value is not None, f"{where} must return a number (or an array for an array of c), got a {got.get('type')}"
-        value = array(value, where, finite=False)
-        if isinstance(c, list):
-            assert value.shape == (len(c),), (
-                f"{where} must return one value per c, shape ({len(c)},), got shape {value.shape}: "
+        if kinds:
+            of_kind(got, ARRAY_KINDS if is_array else NUMBER_KINDS, where)
+            left_alone(got, where)
+        assert "value" in got, (
+            f"{where} must return a number (or a NumPy array for an array of c), got a {got.get('type')}"
+        )
+        value = got["value"]
+        value = array(value, where, finite=False) if isinstance(value, np.ndarray) else number(value, where, finite=False)
+        if is_array:
+            assert value.shape == shape, (
+                f"{where} must return one value per c, an array of shape {shape}, got shape {value.shape}: "
                 "work elementwise, with np.log"
             )
         else:
-            assert value.size == 1, f"{where} must return one number, got shape {value.shape}"
-            value = float(np.reshape(value, ()))
+            assert np.ndim(value) == 0, f"{where} must return one number, got shape {np.shape(value)}"
+            value = float(value)
         out.append((where, value))
     return out
 
@@ -85,12 +111,14 @@ def dv_scaled_values(probe) -> None:
         inner = lambda u: lo + (hi - lo) * (0.05 + 0.9 * u)  # noqa: E731 (stay 5% inside the domain)
         calls.append({"c": float(inner(g.random())), "rho": float(rho)})
         calls.append({"c": [float(inner(u)) for u in g.random(4)], "rho": float(rho)})
-    for call, (where, value) in zip(calls, _scaled(probe, calls), strict=True):
+    calls.append({"c": [[float(inner(u)) for u in row] for row in g.random((2, 3))], "rho": float(rho)})  # 2-dim c
+    for call, (where, value) in zip(calls, _scaled(probe, calls, kinds=True), strict=True):
         want = dv_closed(call["c"], call["rho"])
         if np.allclose(value, want, rtol=1e-9, atol=1e-12):
             continue
-        slip = next((s for s, v in _scaled_slips(call["c"], call["rho"]).items()
-                     if np.allclose(value, v, rtol=1e-6, atol=1e-9)), None)
+        with np.errstate(all="ignore"):  # a slip may take the log of a negative number
+            slips = _scaled_slips(call["c"], call["rho"])
+        slip = next((s for s, v in slips.items() if np.allclose(value, v, rtol=1e-6, atol=1e-9)), None)
         raise AssertionError(
             f"{where} = {np.round(value, 6).tolist()}, but the DV objective of c t* is {np.round(want, 6).tolist()}"
             + (f": that is {slip}" if slip else ": check E_Q[e^(c t*)] = e^(cD) (1 - c rho/(1+rho))^(-1/2) (1 + c rho/(1-rho))^(-1/2)")
@@ -150,8 +178,25 @@ def _grad_slips(t, t_ref, c: float, m) -> dict:
     }
 
 
+def _per_batch(got, where: str, k: int) -> np.ndarray:
+    """The k values naive_grad returned: a tensor (or a NumPy array: the notebook reads it with
+    torch.as_tensor) of shape (k,)."""
+    of_kind(got, {"Tensor": f"one value per batch, a tensor of shape ({k},)", "ndarray": "a NumPy array of that shape"},
+            where)
+    value = field(got, "value", where)
+    assert np.shape(value) == (k,), (
+        f"{where} must return one value per batch, shape ({k},), got shape {tuple(np.shape(value))}"
+        + (": k = 1 is one batch, still shape (1,) (squeeze() drops it)" if k == 1 else "")
+    )
+    return array(value, where, (k,), finite=False)
+
+
+M_TEXT = {"float": "{}", "tensor": "torch.tensor({})", "tensor (1,)": "torch.tensor([{}])"}
+
+
 def naive_grad_values(probe) -> None:
-    """naive_grad is the per-batch derivative of the minibatch objective, with the batch's normaliser or with m."""
+    """naive_grad is the per-batch derivative of the minibatch objective, with the batch's normaliser or with m
+    (a number, a 0-dim tensor or a tensor of shape (1,)), for any c and k (1 too); t and t_ref left as they were."""
     g = rng(63)
     cases = []
     for c, m, kind in ((1.0, None, "float"), (0.6, None, "float"), (1.4, None, "float"), (1.0, 1.0, "float"),
@@ -159,17 +204,17 @@ def naive_grad_values(probe) -> None:
         k, b, b_ref = int(g.integers(3, 8)), int(g.integers(2, 20)), int(g.integers(2, 20))
         cases.append({"t": g.normal(0.5, 1.0, (k, b)).astype(np.float32),
                       "t_ref": g.normal(-0.5, 1.5, (k, b_ref)).astype(np.float32), "c": c, "m": m, "m_kind": kind})
+    g = rng(68)  # one batch (k = 1), c = 0 (uniform weights); a negative c with m of shape (1,)
+    for k, c, m, kind in ((1, 0.0, None, "float"), (int(g.integers(3, 8)), -0.4, 0.7, "tensor (1,)")):
+        b, b_ref = int(g.integers(2, 20)), int(g.integers(2, 20))
+        cases.append({"t": g.normal(0.5, 1.0, (k, b)).astype(np.float32),
+                      "t_ref": g.normal(-0.5, 1.5, (k, b_ref)).astype(np.float32), "c": c, "m": m, "m_kind": kind})
     for case, got in pairs(cases, probe.run("minibatch.naive", cases=cases), "naive_grad"):
         k, b = case["t"].shape
-        m_text = "None" if case["m"] is None else (f"torch.tensor({case['m']})" if case["m_kind"] == "tensor" else str(case["m"]))
+        m_text = "None" if case["m"] is None else M_TEXT[case["m_kind"]].format(case["m"])
         where = f"naive_grad(t of shape ({k}, {b}), t_ref of shape {case['t_ref'].shape}, c={case['c']}, m={m_text})"
-        assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
-        value = got.get("value")
-        assert value is not None and np.shape(value) == (k,), (
-            f"{where} must return one value per batch, shape ({k},); got a {got.get('type')} of shape "
-            f"{tuple(np.shape(value))}"
-        )
-        value = array(value, where, (k,), finite=False)
+        value = _per_batch(returned(got, where), where, k)
+        left_alone(got, where)
         want = expected_grads(case["t"], case["t_ref"], case["c"], case["m"])
         if np.allclose(value, want, rtol=1e-4, atol=1e-5):  # float32 sums of a few values of size ~5
             continue
@@ -218,12 +263,7 @@ def naive_grad_bias(probe) -> None:
     for name, label in (("naive", "naive_grad(t, t_ref)"), ("true_m", "naive_grad(t, t_ref, m=1.0)")):
         info = mapping(field(got, name, "naive_grad"), label)
         assert "raised" not in info, f"{label} raised {info['raised']} on {BIAS_K} batches of {BIAS_SIZE}"
-        value = info.get("value")
-        assert value is not None and np.shape(value) == (BIAS_K,), (
-            f"{label} must return one value per batch, shape ({BIAS_K},), got a {info.get('type')} of shape "
-            f"{tuple(np.shape(value))}"
-        )
-        value = array(value, label, (BIAS_K,), finite=False)
+        value = _per_batch(info, f"{label} on {BIAS_K} batches", BIAS_K)
         assert np.isfinite(value).all(), (
             f"{label} gave {int(np.sum(~np.isfinite(value)))} values that are NaN or infinite on {BIAS_K} batches "
             f"of {BIAS_SIZE} samples of t* at c = 1"
@@ -289,6 +329,8 @@ def _mine_cases(g: np.random.Generator, attached: bool) -> list:
         if attached:
             case["attached"] = {"a": float(g.uniform(0.2, 1.0)), "b": float(g.uniform(0.2, 1.0)),
                                 "Z_m": g.normal(0, 1, (9, 2)).astype(np.float32)}
+        elif n == 12:
+            case["m_shape"] = [1]  # "a tensor holding one number": of shape (1,) too
         cases.append(case)
     return cases
 
@@ -299,7 +341,7 @@ def _close(got: dict, want: dict) -> bool:
 
 def _grads(got: dict, want: dict, what: str) -> dict:
     """The gradients of the small network's parameters (None where a parameter got none), of the shapes of ``want``."""
-    grads = mapping(field(got, "grads", f"mine_loss ({what})"), f"the gradients of mine_loss ({what})")
+    grads = mapping(field(got, "params", f"mine_loss ({what})"), f"the gradients of mine_loss ({what})")
     out = {}
     for name, v in want.items():
         grad = field(grads, name, f"the gradients of mine_loss ({what})")
@@ -308,17 +350,20 @@ def _grads(got: dict, want: dict, what: str) -> dict:
 
 
 def _mine_run(probe, cases: list, what: str) -> list:
+    """(case, m, reply) of each case: mine_loss returned a tensor holding one number, with a gradient
+    to each of t and t_ref (by autograd, per input), and left its arguments as they were."""
     out = []
     for case, got in pairs(cases, probe.run("minibatch.mine", cases=cases), "mine_loss"):
-        assert "raised" not in mapping(got, f"mine_loss ({what})"), f"mine_loss raised {got['raised']} ({what})"
-        kind = text(field(got, "type", f"mine_loss ({what})"), "the type of what mine_loss returned")
-        assert kind == "Tensor" and integer(field(got, "numel", f"mine_loss ({what})"), "its size") == 1, (
-            f"mine_loss must return a tensor holding one number, got a {kind}"
-            + (f" of shape {tuple(got['shape'])}" if "shape" in got else "") + f" ({what})"
+        where = f"mine_loss ({what})"
+        of_kind(got, {"Tensor": "a tensor holding one number"}, where)
+        assert integer(field(got, "numel", where), f"{where}: its size") == 1, (
+            f"{where} must return a tensor holding one number, got one of shape {tuple(got.get('shape', ()))}"
         )
-        assert flag(field(got, "requires_grad", f"mine_loss ({what})"), "requires_grad of the loss"), (
+        assert flag(field(got, "requires_grad", where), f"{where}: requires_grad of the loss"), (
             f"the loss is cut off from the network (.item(), .detach() or NumPy?) ({what})"
         )
+        reaches_each(got, ("t", "t_ref"), where)
+        left_alone(got, where)
         out.append((case, case_m(case), got))
     return out
 
@@ -356,19 +401,23 @@ def mine_loss_detached(probe) -> None:
 # --- update_average --------------------------------------------------------------------------
 
 def average_update(probe) -> None:
-    """The first batch gives its mean of e^t'; later ones (1 - alpha) m + alpha mean e^t'; a detached one-number tensor."""
+    """The first batch gives its mean of e^t'; later ones (1 - alpha) m + alpha mean e^t' (alpha = 1 and a batch
+    of one value too); a one-number tensor without gradient history; m and t_ref left as they were."""
     g = rng(67)
     calls = [{"m": None, "t_ref": g.normal(0, 1.2, 9).astype(np.float32), "alpha": 0.05}]
     for alpha in (0.01, 0.2, 0.5):
         calls.append({"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(-0.3, 1.0, int(g.integers(3, 30))).astype(np.float32),
                       "alpha": alpha})
+    g = rng(69)  # the ends: a first batch of one value, alpha = 1 (m forgotten), a batch of one value
+    calls += [{"m": None, "t_ref": g.normal(0, 1.0, 1).astype(np.float32), "alpha": 0.01},
+              {"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(0.5, 1.0, 6).astype(np.float32), "alpha": 1.0},
+              {"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(0.5, 1.0, 1).astype(np.float32), "alpha": 0.3}]
     for call, got in pairs(calls, probe.run("minibatch.average", calls=calls), "update_average"):
         m_text = "None" if call["m"] is None else f"torch.tensor({call['m']:.4f})"
         where = f"update_average({m_text}, t_ref of {len(call['t_ref'])} values, {call['alpha']})"
-        assert "raised" not in mapping(got, where), f"{where} raised {got['raised']}"
-        kind = text(field(got, "type", where), f"{where}: the type of what it returned")
-        assert kind == "Tensor" and integer(field(got, "numel", where), f"{where}: its size") == 1, (
-            f"{where} must return a tensor holding one number, got a {kind}"
+        of_kind(got, {"Tensor": "a tensor holding one number"}, where)
+        assert integer(field(got, "numel", where), f"{where}: its size") == 1, (
+            f"{where} must return a tensor holding one number, got one of shape {tuple(got.get('shape', ()))}"
         )
         batch_mean = float(np.exp(np.asarray(call["t_ref"], np.float64)).mean())
         want = batch_mean if call["m"] is None else (1 - call["alpha"]) * call["m"] + call["alpha"] * batch_mean
@@ -382,3 +431,4 @@ def average_update(probe) -> None:
         assert not flag(field(got, "requires_grad", where), f"{where}: requires_grad"), (
             f"{where} carries gradient history: detach it (or compute it under no_grad)"
         )
+        left_alone(got, where)

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..reference import ground_truth as _reference_truth
 from ..reference import t_star as _reference_t_star
-from . import CHANGED, array, dims, entries, field, mapping, number, pairs, rng, seed, text
+from . import (CHANGED, array, dims, entries, field, left_alone, mapping, number, of_kind, pairs, returned, rng, seed,
+               text)
 
 Z_TOL = 5.0
 """How many standard deviations a sample statistic may stray from its expected value."""
@@ -130,10 +131,26 @@ def samples_moments(probe) -> None:
 #   For independent samples of SHARED_N rows each, the expected number of such coincidences
 #   is about SHARED_N^2 * 2e-12 * (density of norms ~ 0.5) = 4e-6; the check fails only
 #   when at least SHARED_FRACTION of the rows coincide.
+#
+# - shared values: two independent samples of continuous distributions share no value, but a
+#   Z_ref made of Z's own numbers (its coordinates resampled or permuted), or of the standard
+#   normals Z was made from (a second generator with the same seed, read in another order),
+#   shares all of them. Those normals are w = A^-1 z for the square root A that made Z; the
+#   check tries the ones an answer uses (the identity, i.e. Z's own values; Cholesky, with x or
+#   with y first; NumPy's multivariate_normal with method "svd" and "eigh"; the symmetric one),
+#   and compares absolute values (a sign does not make a number new). Recovering w costs
+#   rounding of ~1e-16 |z| cond(A), cond(A) = sqrt((1 + |rho|)/(1 - |rho|)) (below 1e3 unless
+#   1 - |rho| < 2e-6), so a reused value matches to SHARED_VALUE_ATOL = 1e-9 (relative above 1),
+#   and a few that do not at extreme rho change no verdict. By chance, for
+#   independent samples: 2 SHARED_N values of Z_ref against 6 x 2 SHARED_N candidates, each
+#   pair within the band with probability <= 2e-9 x 0.8 (the density of |N(0, 1)| at most):
+#   ~0.15 coincidences expected (measured over 50 draws: at most 1 of 4000 values), while the
+#   check fails only when SHARED_FRACTION = 5% of Z_ref's values (200) coincide.
 LAGS = 4
 SHARED_N = 2_000
 SHARED_RTOL = 1e-12
 SHARED_FRACTION = 0.05
+SHARED_VALUE_ATOL = 1e-9
 
 
 def _shared_fraction(Z: np.ndarray, Z_ref: np.ndarray, rho: float) -> float:
@@ -146,8 +163,34 @@ def _shared_fraction(Z: np.ndarray, Z_ref: np.ndarray, rho: float) -> float:
     return float(np.mean(nearest <= SHARED_RTOL * np.maximum(norms, 1e-300)))
 
 
+def _square_roots(rho: float) -> list[np.ndarray]:
+    """Matrices F with F^T F = Sigma (Z = W F for rows W of standard normals), as answers make Z."""
+    cov = np.array([[1.0, rho], [rho, 1.0]])
+    swap = np.array([[0.0, 1.0], [1.0, 0.0]])
+    u, s, vh = np.linalg.svd(cov)
+    values, vectors = np.linalg.eigh(cov)
+    return [
+        np.eye(2),  # Z's own values
+        np.linalg.cholesky(cov).T,  # X = W1, Y = rho W1 + sqrt(1 - rho^2) W2
+        swap @ np.linalg.cholesky(swap @ cov @ swap).T @ swap,  # Y = W2 first
+        np.sqrt(s)[:, None] * vh,  # multivariate_normal, method="svd" (the default)
+        (vectors * np.sqrt(values)).T,  # multivariate_normal, method="eigh"
+        vectors @ np.diag(np.sqrt(values)) @ vectors.T,  # the symmetric square root
+    ]
+
+
+def _shared_values(Z: np.ndarray, Z_ref: np.ndarray, rho: float) -> float:
+    """The fraction of Z_ref's values that are, up to sign, values of Z or of the normals Z was made from."""
+    known = np.sort(np.abs(np.concatenate([(Z @ np.linalg.inv(F)).reshape(-1) for F in _square_roots(rho)])))
+    values = np.abs(Z_ref.reshape(-1))
+    pos = np.clip(np.searchsorted(known, values), 1, len(known) - 1)
+    nearest = np.minimum(np.abs(known[pos] - values), np.abs(known[pos - 1] - values))
+    return float(np.mean(nearest <= SHARED_VALUE_ATOL * np.maximum(values, 1.0)))
+
+
 def samples_independent(probe) -> None:
-    """Z and Z_ref are independent: no cross-correlation, at the same row or shifted, and no shared random vectors."""
+    """Z and Z_ref are independent: no cross-correlation, at the same row or shifted, no shared values and no
+    shared random vectors."""
     n = N_LARGE
     g = rng(14)
     rhos = (float(1 - 0.19 * g.random()), float(g.uniform(-0.6, 0.6)))
@@ -169,6 +212,12 @@ def samples_independent(probe) -> None:
                 _within(_corr(a, b), 0.0, 1 / math.sqrt(m - 1),
                         f"rho = {rho:.3f}: correlation of Z with Z_ref when {name} is shifted by {k} numbers ({hint})")
     for rho, (Z, Z_ref) in zip(rhos, draws[2:], strict=True):
+        shared = _shared_values(Z, Z_ref, rho)
+        assert shared < SHARED_FRACTION, (
+            f"rho = {rho:.3f}: {shared:.0%} of the values of Z_ref are values of Z, or of the standard normal numbers "
+            "that Z was made from (up to sign). Two independent samples of continuous distributions share no value: "
+            "draw Z_ref from its own stream, not from Z's numbers or from a second generator with Z's seed"
+        )
         shared = _shared_fraction(Z, Z_ref, rho)
         assert shared < SHARED_FRACTION, (
             f"rho = {rho:.3f}: {shared:.0%} of the rows of Z_ref are random vectors that Z was made from "
@@ -200,39 +249,47 @@ def _one_number(result, what: str) -> float:
     return number(value, what, finite=False)
 
 
+NUMBER_KINDS = ("float", "int", "numpy.float64", "ndarray")
+"""What ground_truth may return for a plain number: a number (np.log gives a NumPy float64, which is a
+float), or a 0-d array (np.where gives one)."""
+
+
 def ground_truth_values(probe) -> None:
-    """ground_truth(rho) = -1/2 log(1 - rho^2) for unseen rho, negative ones too, and elementwise on arrays."""
+    """ground_truth(rho) = -1/2 log(1 - rho^2) for unseen rho, negative ones too: a number for a number, and
+    elementwise on arrays (an array of the same shape, the argument left as it was)."""
     g = rng(21)
     rhos = [*g.uniform(-0.99, -0.05, 3), *g.uniform(0.05, 0.99, 3)]
     grid = g.uniform(-0.99, 0.99, size=(3, 4))
     got = _values(probe, [["float", float(r)] for r in rhos] + [["array", grid]])
     for rho, result in zip(rhos, got[:-1], strict=True):
-        assert "raised" not in mapping(result, "ground_truth"), f"ground_truth({rho:.4f}) raised {result['raised']}"
-        assert "value" in result and np.ndim(result["value"]) == 0, (
-            f"ground_truth({rho:.4f}) must return a number, got a {result.get('type', 'array')}"
+        where = f"ground_truth({rho:.4f})"
+        kind = text(field(returned(result, where), "type", where), f"{where}: the kind of what it returned")
+        assert kind in NUMBER_KINDS and "value" in result and np.ndim(result["value"]) == 0, (
+            f"{where} must return a number for a number rho (use np.log, which gives one), got a "
+            + (f"{kind} of shape {tuple(np.shape(result['value']))}" if "value" in result else kind)
         )
-        value = _one_number(result, f"ground_truth({rho:.4f})")
+        value = _one_number(result, where)
         assert math.isclose(value, _truth(rho), rel_tol=1e-9, abs_tol=1e-12), (
-            f"ground_truth({rho:.4f}) = {value:.6g}, expected -1/2 log(1 - rho^2) = {_truth(rho):.6g}"
+            f"{where} = {value:.6g}, expected -1/2 log(1 - rho^2) = {_truth(rho):.6g}"
         )
-    result = mapping(got[-1], "ground_truth")
+    where = f"ground_truth of an array of shape {grid.shape}"
+    result = mapping(got[-1], where)
     assert "raised" not in result, (
         f"ground_truth must work on NumPy arrays (use np.log, not math.log): it raised {result['raised']}"
     )
-    assert "value" in result and isinstance(result["value"], np.ndarray), (
-        f"ground_truth of an array of shape {grid.shape} must return an array of that shape, got a "
-        f"{result.get('type', 'number')}"
-    )
-    value = array(result["value"], "ground_truth of an array", finite=False)
+    of_kind(result, {"ndarray": f"a NumPy array of shape {grid.shape}"}, where)
+    assert "value" in result, f"{where} must hold numbers, got an array of dtype {result.get('dtype')}"
+    value = array(result["value"], where, finite=False)
     assert value.shape == grid.shape, f"ground_truth of an array of shape {grid.shape} must have that shape, got {value.shape}"
     assert np.allclose(value, _truth(grid), rtol=1e-9, atol=1e-12), "ground_truth is wrong for some entries of an array"
+    left_alone(result, "ground_truth")
 
 
 def ground_truth_zero(probe) -> None:
     """Uncorrelated samples: ground_truth(0) is 0 (P_Z = P_Z' then)."""
     calls = [["int", 0], ["float", 0.0], ["float64", 0.0]]
     for (kind, _), result in pairs(calls, _values(probe, calls), "ground_truth"):
-        assert "raised" not in mapping(result, "ground_truth"), f"ground_truth(0) ({kind}) raised {result['raised']}"
+        returned(result, f"ground_truth(0) ({kind})")
         value = _one_number(result, f"ground_truth(0) ({kind})")
         assert abs(value) < 1e-12, (
             f"ground_truth(0) ({kind}) = {value}: for rho = 0 the two distributions are equal, D = 0"
@@ -243,7 +300,7 @@ def ground_truth_positive(probe) -> None:
     """ground_truth(rho) > 0 for every rho != 0 in (-1, 1): a divergence is never negative."""
     rhos = [*np.linspace(-0.999, -0.01, 12), *np.linspace(0.01, 0.999, 12)]
     for rho, result in pairs(rhos, _values(probe, [["float", float(r)] for r in rhos]), "ground_truth"):
-        assert "raised" not in mapping(result, "ground_truth"), f"ground_truth({rho:.3f}) raised {result['raised']}"
+        returned(result, f"ground_truth({rho:.3f})")
         value = _one_number(result, f"ground_truth({rho:.3f})")
         assert value > 0 and math.isfinite(value), (
             f"ground_truth({rho:.3f}) = {value:.4g}: a KL divergence is >= 0, and > 0 when the distributions differ"
@@ -303,20 +360,23 @@ def _critic_values(got, n: int, what: str) -> np.ndarray | None:
 
 
 def t_star_values(probe) -> None:
-    """t_star(Z, rho) is log p(z)/q(z) at every row of a NumPy array Z, for unseen rho (negative ones too)."""
+    """t_star(Z, rho) is log p(z)/q(z) at every row of a NumPy array Z, for unseen rho (negative ones too),
+    returned as a NumPy array of float64 (the same kind of object as Z), with Z left as it was."""
     g = rng(31)
     rhos = [float(r) for r in (*g.uniform(0.05, 0.97, 3), *g.uniform(-0.97, -0.05, 2))]
     calls = [{"Z": _points(g, int(g.integers(20, 60))), "rho": rho, "kind": "numpy"} for rho in rhos]
     for call, got in pairs(calls, _critic(probe, calls), "t_star"):
         Z, rho, n = call["Z"], call["rho"], len(call["Z"])
-        assert "raised" not in mapping(got, "t_star"), (
-            f"t_star(Z, {rho:.4f}) for a NumPy array Z of shape ({n}, 2) raised {got['raised']}"
-        )
+        where = f"t_star(Z, {rho:.4f}) for a NumPy array Z of shape ({n}, 2)"
+        of_kind(got, {"ndarray": "a NumPy array (the same kind of object as Z)"}, where)
         value = _critic_values(got, n, "t_star(Z, rho)")
         assert value is not None, (
             f"t_star(Z, rho) for Z of shape ({n}, 2) must return one number per row, shape ({n},); "
             f"got a {got.get('type')} of shape {tuple(np.shape(got.get('value')))}"
         )
+        dtype = text(field(got, "dtype", where), f"{where}: the dtype of what it returned")
+        assert dtype == "float64", f"{where} must return float64 numbers, like Z, got {dtype}"
+        left_alone(got, where)
         want = _reference_t_star(Z, rho)
         if not np.allclose(value, want, rtol=1e-9, atol=1e-9):
             worst = int(np.argmax(np.abs(value - want)))
@@ -335,8 +395,8 @@ TENSOR_ATOL, TENSOR_RTOL = 1e-3, 1e-4
 
 
 def t_star_tensors(probe) -> None:
-    """t_star(Z, rho) takes a float32 tensor Z of shape (N, 2) and returns a tensor of shape (N,), with the values
-    it gives for the same points as a NumPy array."""
+    """t_star(Z, rho) takes a float32 tensor Z of shape (N, 2) and returns a tensor of shape (N,) (float32 or
+    float64), with the values it gives for the same points as a NumPy array; Z is left as it was."""
     g = rng(32)
     rhos = [float(g.uniform(0.6, 0.97)), float(g.uniform(-0.9, -0.1))]
     calls = []
@@ -350,12 +410,13 @@ def t_star_tensors(probe) -> None:
             f"t_star(Z, {rho:.4f}) for a float32 tensor Z of shape ({n}, 2) raised {on_tensor['raised']}: use "
             "arithmetic on Z[:, 0] and Z[:, 1], which works on tensors as on arrays (notebook 04 passes tensors)"
         )
-        kind = text(field(on_tensor, "type", "t_star"), "the type of what t_star returned")
-        assert kind == "Tensor", (
-            f"t_star(Z, rho) for a tensor Z must return a tensor (notebook 04 calls it on tensors), got a {kind}"
-        )
+        where = f"t_star(Z, {rho:.4f}) for a float32 tensor Z of shape ({n}, 2)"
+        of_kind(on_tensor, {"Tensor": "a tensor (notebook 04 calls it on tensors)"}, where)
         shape = dims(field(on_tensor, "shape", "t_star"), "the shape of what t_star returned")
         assert shape == (n,), f"for a tensor Z of shape ({n}, 2) the result must have shape ({n},), got {shape}"
+        dtype = text(field(on_tensor, "dtype", where), f"{where}: the dtype of what it returned")
+        assert dtype in ("float32", "float64"), f"{where} must return floating-point numbers, got {dtype}"
+        left_alone(on_tensor, where)
         value = array(field(on_tensor, "value", "t_star"), "t_star of a tensor", (n,), finite=False)
         reference = None if "raised" in mapping(on_array, "t_star") else _critic_values(on_array, n, "t_star of an array")
         if reference is not None and np.isfinite(reference).all():

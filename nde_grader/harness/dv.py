@@ -10,10 +10,11 @@ samples to the critic unchanged.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from . import device
+from . import device, kind, raised, watch
 
 
 class Lookup(nn.Module):
@@ -38,10 +39,20 @@ class Lookup(nn.Module):
         return self.theta[self.order[pos]].unsqueeze(-1)
 
 
+def _number(got) -> float | None:
+    """The value of a one-number tensor or of a number, as a float (None for anything else)."""
+    if isinstance(got, torch.Tensor):
+        return float(got.detach().double().cpu().reshape(())) if got.numel() == 1 else None
+    if isinstance(got, (int, float, np.integer, np.floating)) and not isinstance(got, (bool, np.bool_)):
+        return float(got)
+    return None
+
+
 def evaluate(ns: dict, cases: list) -> list:
     """For each case {Z, Z_ref, t_Z, t_ref, backward}: what ``DV(Z, Z_ref, critic)`` returned
-    (type, shape, value, requires_grad) and, with ``backward``, the gradient of that value
-    with respect to the critic's values at Z and at Z_ref."""
+    (``watch``: type, shape, requires_grad; ``value``, a float, for one number), or what it raised,
+    and which of Z, Z_ref it changed; with ``backward``, the gradient of that value with respect to
+    the critic's values at Z and at Z_ref."""
     dev = device(ns)
     out = []
     for case in cases:
@@ -49,59 +60,53 @@ def evaluate(ns: dict, cases: list) -> list:
         Z_ref = torch.tensor(case["Z_ref"], dtype=torch.float32, device=dev)
         values = torch.tensor(list(case["t_Z"]) + list(case["t_ref"]), dtype=torch.float32, device=dev)
         critic = Lookup(torch.cat([Z, Z_ref]), values)
-        got = ns["DV"](Z, Z_ref, critic)
-        info = {"type": type(got).__name__}
-        if isinstance(got, torch.Tensor):
-            info.update(shape=list(got.shape), numel=got.numel(), requires_grad=bool(got.requires_grad))
-            if got.numel() == 1:
-                info["value"] = float(got.detach().double().cpu().reshape(()))
-                if case["backward"] and got.requires_grad:
-                    got.reshape(()).backward()
-                    grad = critic.theta.grad
-                    info["grad"] = None if grad is None else grad.double().cpu().numpy()
-        elif isinstance(got, (int, float)):
-            info["value"] = float(got)
+        kept = []
+
+        def dv(Z, Z_ref, net, kept=kept):
+            kept.append(ns["DV"](Z, Z_ref, net))  # kept for the backward pass
+            return kept[0]
+
+        info = watch(dv, {"Z": Z, "Z_ref": Z_ref, "net": critic})
+        info.pop("value", None)
+        if kept and (value := _number(kept[0])) is not None:
+            info["value"] = value
+            got = kept[0]
+            if case["backward"] and isinstance(got, torch.Tensor) and got.requires_grad:
+                got.reshape(()).backward()
+                grad = critic.theta.grad
+                info["grad"] = None if grad is None else grad.double().cpu().numpy()
         out.append(info)
     return out
 
 
 def numbers(ns: dict, name: str, calls: list) -> list:
     """``ns[name](*args)`` for each list of plain-number arguments of ``calls``: the number it
-    returned (or its type), or what it raised."""
+    returned (``value``, a float, where it converts to one) and its kind (``type``, as ``kind`` of
+    the package names it: "float", "numpy.float64", "Tensor", ...), or what it raised."""
     out = []
     for args in calls:
         try:
             got = ns[name](*args)
         except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
-            out.append({"raised": f"{type(exc).__name__}: {exc}"})
+            out.append(raised(exc))
             continue
+        one = got.reshape(-1)[0] if isinstance(got, np.ndarray) and got.size == 1 else got  # float() takes 0-d only
         try:
-            out.append({"value": float(got), "type": type(got).__name__})
+            out.append({"value": float(one), "type": kind(got)})
         except (TypeError, ValueError, RuntimeError):
-            out.append({"type": type(got).__name__})
+            out.append({"type": kind(got)})
     return out
 
 
 def adam_steps(ns: dict, calls: list) -> list:
     """``adam_first_step(grad, lr=..., betas=..., eps=...)`` for each {grad, lr, betas, eps} of
-    ``calls``, the gradients as a float32 tensor on the notebook's device: the type and shape
-    of the result and its values, or what it raised."""
-    import numpy as np
-
+    ``calls``, the gradients as a float32 tensor on the notebook's device (``watch``: the kind,
+    dtype, shape and values of the result, or what it raised; whether grad was changed)."""
     dev = device(ns)
     out = []
     for call in calls:
         grad = torch.tensor(np.asarray(call["grad"]), dtype=torch.float32, device=dev)
-        try:
-            got = ns["adam_first_step"](grad, lr=float(call["lr"]), betas=tuple(float(b) for b in call["betas"]),
-                                        eps=float(call["eps"]))
-        except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
-            out.append({"raised": f"{type(exc).__name__}: {exc}"})
-            continue
-        info = {"type": type(got).__name__, "shape": list(getattr(got, "shape", ()) or ())}
-        try:
-            info["value"] = torch.as_tensor(got).detach().double().cpu().numpy()
-        except (TypeError, ValueError, RuntimeError):
-            pass
-        out.append(info)
+        args = {"grad": grad, "lr": float(call["lr"]), "betas": tuple(float(b) for b in call["betas"]),
+                "eps": float(call["eps"])}
+        out.append(watch(ns["adam_first_step"], args, keywords=("lr", "betas", "eps")))
     return out

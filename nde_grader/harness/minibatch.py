@@ -12,62 +12,39 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import device, seeded
-
-
-def _raised(exc: Exception) -> dict:
-    return {"raised": f"{type(exc).__name__}: {exc}"}
-
-
-def _tensor_info(got) -> dict:
-    """Type, shape and values (float64) of what a student's function returned."""
-    info = {"type": type(got).__name__}
-    if isinstance(got, torch.Tensor):
-        info.update(shape=list(got.shape), requires_grad=bool(got.requires_grad))
-        info["value"] = got.detach().double().cpu().numpy()
-    else:
-        try:
-            info["value"] = np.asarray(got, dtype=np.float64)
-            info["shape"] = list(info["value"].shape)
-        except (TypeError, ValueError):
-            pass
-    return info
+from . import device, raised, result, seeded, watch
 
 
 def scaled(ns: dict, calls: list) -> list:
-    """``dv_scaled(c, rho)`` for each {c, rho} of ``calls``; a list c is passed as a NumPy array."""
+    """``dv_scaled(c, rho)`` for each {c, rho} of ``calls``, watched (``watch``): a list c is
+    passed as a NumPy array of its shape (whose values must be left as they were)."""
     out = []
     for call in calls:
-        c = np.asarray(call["c"], dtype=np.float64) if isinstance(call["c"], list) else float(call["c"])
-        try:
-            with np.errstate(all="ignore"):
-                got = ns["dv_scaled"](c, float(call["rho"]))
-        except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
-            out.append(_raised(exc))
-            continue
-        out.append(_tensor_info(got))
+        c = np.array(call["c"], dtype=np.float64) if isinstance(call["c"], list) else float(call["c"])
+        out.append(watch(ns["dv_scaled"], {"c": c, "rho": float(call["rho"])}))
     return out
 
 
 def _number(value, kind: str, dev):
-    return torch.tensor(float(value), device=dev) if kind == "tensor" else float(value)
+    """m as the case asks: a number, a 0-dim tensor ("tensor") or a tensor of shape (1,) ("tensor (1,)")."""
+    if kind == "tensor":
+        return torch.tensor(float(value), device=dev)
+    if kind == "tensor (1,)":
+        return torch.tensor([float(value)], device=dev)
+    return float(value)
 
 
 def naive(ns: dict, cases: list) -> list:
-    """``naive_grad(t, t_ref, c=c, m=m)`` for each {t, t_ref, c, m, m_kind} of ``cases``, the values
-    as float32 tensors on the notebook's device, m as a number or a 0-dim tensor (m_kind)."""
+    """``naive_grad(t, t_ref, c=c, m=m)`` for each {t, t_ref, c, m, m_kind} of ``cases``, watched:
+    the values as float32 tensors on the notebook's device, m None, a number or a tensor (m_kind)."""
     dev = device(ns)
     out = []
     for case in cases:
         t = torch.tensor(np.asarray(case["t"]), dtype=torch.float32, device=dev)
         t_ref = torch.tensor(np.asarray(case["t_ref"]), dtype=torch.float32, device=dev)
         m = None if case["m"] is None else _number(case["m"], case["m_kind"], dev)
-        try:
-            got = ns["naive_grad"](t, t_ref, c=float(case["c"]), m=m)
-        except Exception as exc:  # noqa: BLE001
-            out.append(_raised(exc))
-            continue
-        out.append(_tensor_info(got))
+        out.append(watch(ns["naive_grad"], {"t": t, "t_ref": t_ref, "c": float(case["c"]), "m": m},
+                         keywords=("c", "m")))
     return out
 
 
@@ -87,9 +64,9 @@ def bias(ns: dict, rho: float, k: int, size: int, check_seed: int) -> dict:
         out = {}
         for name, m in (("naive", None), ("true_m", 1.0)):
             try:
-                out[name] = _tensor_info(ns["naive_grad"](t, t_ref, m=m))
-            except Exception as exc:  # noqa: BLE001
-                out[name] = _raised(exc)
+                out[name] = result(ns["naive_grad"](t, t_ref, m=m))
+            except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
+                out[name] = raised(exc)
     return out
 
 
@@ -112,9 +89,11 @@ class Small(nn.Module):
 
 def mine(ns: dict, cases: list) -> list:
     """``mine_loss(net(Z), net(Z_ref), m)`` for each case, on the small network of the case's
-    weights; then ``backward()``. m is a 0-dim tensor: the case's number, or (``attached``)
-    a + b * mean of e^net(Z_m) over other samples, still connected to the network. Returns
-    what came back, the value of m, and the gradient of every parameter."""
+    weights, watched (a gradient to each of t and t_ref, by autograd; the arguments changed in
+    place); then ``backward()``. m is a tensor: the case's number (of shape ``m_shape``, 0-dim
+    unless given), or (``attached``) a + b * mean of e^net(Z_m) over other samples, still
+    connected to the network. Adds the value of m and the gradient of every parameter
+    (``params``)."""
     dev = device(ns)
     out = []
     for case in cases:
@@ -126,43 +105,37 @@ def mine(ns: dict, cases: list) -> list:
             a, b = case["attached"]["a"], case["attached"]["b"]
             m = a + b * net(as32(case["attached"]["Z_m"])).squeeze(-1).exp().mean()
         else:
-            m = torch.tensor(float(case["m"]), device=dev)
-        m_value = float(m.detach())
-        try:
-            got = ns["mine_loss"](t, t_ref, m)
-        except Exception as exc:  # noqa: BLE001
-            out.append(_raised(exc))
-            continue
-        info = {"type": type(got).__name__, "m": m_value}
-        if isinstance(got, torch.Tensor):
-            info.update(shape=list(got.shape), numel=got.numel(), requires_grad=bool(got.requires_grad))
-            if got.numel() == 1 and got.requires_grad:
-                try:
-                    got.reshape(()).backward()
-                except Exception as exc:  # noqa: BLE001
-                    out.append(_raised(exc))
-                    continue
-                info["grads"] = {name: (None if p.grad is None else p.grad.double().cpu().numpy())
-                                 for name, p in net.named_parameters()}
+            m = torch.tensor(float(case["m"]), device=dev).reshape(case.get("m_shape", []))
+        m_value = float(m.detach().reshape(()))
+        kept = []
+
+        def call(*args):
+            kept.append(ns["mine_loss"](*args))
+            return kept[-1]
+
+        info = watch(call, {"t": t, "t_ref": t_ref, "m": m}, grad_wrt=("t", "t_ref"))
+        info.pop("grads", None)
+        info["m"] = m_value
+        got = kept[0] if kept else None
+        if isinstance(got, torch.Tensor) and got.numel() == 1 and got.requires_grad:
+            try:
+                got.reshape(()).backward()
+            except Exception as exc:  # noqa: BLE001
+                out.append(raised(exc))
+                continue
+            info["params"] = {name: (None if p.grad is None else p.grad.double().cpu().numpy())
+                              for name, p in net.named_parameters()}
         out.append(info)
     return out
 
 
 def average(ns: dict, calls: list) -> list:
-    """``update_average(m, t_ref, alpha)`` for each {m, t_ref, alpha} of ``calls``: m None or a
-    0-dim tensor, t_ref a float32 tensor that requires gradients (as a network's output would)."""
+    """``update_average(m, t_ref, alpha)`` for each {m, t_ref, alpha} of ``calls``, watched: m None
+    or a 0-dim tensor, t_ref a float32 tensor that requires gradients (as a network's output would)."""
     dev = device(ns)
     out = []
     for call in calls:
         t_ref = torch.tensor(np.asarray(call["t_ref"]), dtype=torch.float32, device=dev, requires_grad=True)
         m = None if call["m"] is None else torch.tensor(float(call["m"]), device=dev)
-        try:
-            got = ns["update_average"](m, t_ref, float(call["alpha"]))
-        except Exception as exc:  # noqa: BLE001
-            out.append(_raised(exc))
-            continue
-        info = _tensor_info(got)
-        if isinstance(got, torch.Tensor):
-            info["numel"] = got.numel()
-        out.append(info)
+        out.append(watch(ns["update_average"], {"m": m, "t_ref": t_ref, "alpha": float(call["alpha"])}))
     return out

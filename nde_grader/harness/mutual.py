@@ -1,5 +1,6 @@
 """Kernel side of the checks of notebook 07: call ``shuffle_reference``, ``nwj``, ``infonce`` and
-``smile`` on the check's inputs and report what came back.
+``smile`` on the check's inputs and report what came back (``watch`` of the package: the kind,
+dtype, device and values returned, the arguments changed in place, a gradient to each input).
 
 The inputs are the check's own (pairs, critic values, score matrices), except in
 ``smile_spread``, which draws its many data sets here from a generator seeded by the check
@@ -14,64 +15,56 @@ import math
 import numpy as np
 import torch
 
-from . import device, seeded
+from . import device, raised, result, seeded, watch
 
 
-def _raised(exc: Exception) -> dict:
-    return {"raised": f"{type(exc).__name__}: {exc}"}
+def _pairs(ns: dict, Z) -> torch.Tensor:
+    """The check's pairs as a tensor of their own dtype (float32 or float64) on the notebook's device."""
+    return torch.tensor(np.asarray(Z), device=device(ns))
 
 
-def _info(got) -> dict:
-    """Type, shape, one-number-ness, graph and value (float64) of what an estimator returned."""
-    info = {"type": type(got).__name__}
-    if isinstance(got, torch.Tensor):
-        info.update(shape=list(got.shape), numel=got.numel(), requires_grad=bool(got.requires_grad))
-        value = got.detach().double().cpu()
-        info["value"] = float(value.reshape(())) if got.numel() == 1 else value.numpy()
-    else:
-        try:
-            info["value"] = float(got)
-        except (TypeError, ValueError):
-            pass
-    return info
+def _shuffle_once(ns: dict, Z: torch.Tensor, generator: torch.Generator) -> dict:
+    out = watch(ns["shuffle_reference"], {"Z": Z, "generator": generator})
+    out["input_dtype"], out["input_device"] = str(Z.dtype).removeprefix("torch."), Z.device.type
+    return out
 
 
 def shuffle(ns: dict, cases: list, check_seed: int) -> list:
-    """``shuffle_reference(Z, generator)`` for each array Z of ``cases`` (a float32 tensor on the
-    notebook's device), each with a CPU generator of its own: the array that came back."""
-    dev = device(ns)
+    """``shuffle_reference(Z, generator)`` for each array Z of ``cases`` (a tensor of the array's
+    dtype on the notebook's device), each with a CPU generator of its own: what came back, and
+    whether Z was changed."""
     out = []
     with seeded(check_seed):
         for i, Z in enumerate(cases):
-            Z = torch.tensor(np.asarray(Z), dtype=torch.float32, device=dev)
-            try:
-                got = ns["shuffle_reference"](Z, torch.Generator().manual_seed(check_seed + i))
-            except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
-                out.append(_raised(exc))
-                continue
-            info = {"type": type(got).__name__}
-            if isinstance(got, torch.Tensor):
-                info["value"] = got.detach().float().cpu().numpy()
-            out.append(info)
+            out.append(_shuffle_once(ns, _pairs(ns, Z), torch.Generator().manual_seed(check_seed + i)))
     return out
+
+
+def shuffle_generator(ns: dict, Z, check_seed: int) -> list:
+    """Four calls on the same Z: with a generator seeded with ``check_seed``, with that same
+    generator again (its state advanced by the first call), with a new generator seeded with
+    ``check_seed`` (the first call's state), and with one seeded with ``check_seed + 1``."""
+    Z = _pairs(ns, Z)
+    with seeded(check_seed):
+        first = torch.Generator().manual_seed(check_seed)
+        gens = (first, first, torch.Generator().manual_seed(check_seed), torch.Generator().manual_seed(check_seed + 1))
+        return [_shuffle_once(ns, Z.clone(), generator) for generator in gens]
 
 
 def values(ns: dict, name: str, cases: list) -> list:
     """``ns[name](*args)`` for each case {args, tau}: the arrays of ``args`` as float32 tensors on
-    the notebook's device that require gradients (as a network's outputs would), ``tau`` (for
-    smile) a number. What came back: its type, shape, value and whether it is connected."""
+    the notebook's device inside a graph (as a network's outputs are: each the clone of a leaf
+    that requires gradients), ``tau`` (for smile) a number. What came back, whether an argument
+    was changed, and the gradient of the result with respect to each tensor argument."""
     dev = device(ns)
     out = []
+    names = {"nwj": ("t", "t_ref"), "smile": ("t", "t_ref"), "infonce": ("scores",)}[name]
     for case in cases:
-        args = [torch.tensor(np.asarray(a), dtype=torch.float32, device=dev, requires_grad=True) for a in case["args"]]
+        args = {key: torch.tensor(np.asarray(a), dtype=torch.float32, device=dev, requires_grad=True).clone()
+                for key, a in zip(names, case["args"], strict=True)}
         if "tau" in case:
-            args.append(float(case["tau"]))
-        try:
-            got = ns[name](*args)
-        except Exception as exc:  # noqa: BLE001
-            out.append(_raised(exc))
-            continue
-        out.append(_info(got))
+            args["tau"] = float(case["tau"])
+        out.append(watch(ns[name], args, grad_wrt=names))
     return out
 
 
@@ -96,7 +89,7 @@ def smile_spread(ns: dict, rho: float, sets: int, n: int, tau: float, check_seed
         for s in range(sets):
             t, t_ref = course_t_star(Z[s].to(dev), rho), course_t_star(Z_ref[s].to(dev), rho)
             try:
-                got.append(_info(ns["smile"](t, t_ref, float(tau))))
-            except Exception as exc:  # noqa: BLE001
-                return _raised(exc)
+                got.append(result(ns["smile"](t, t_ref, float(tau))))
+            except Exception as exc:  # noqa: BLE001 (reported to the check, which words it)
+                return raised(exc)
     return {"results": got}

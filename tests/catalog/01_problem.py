@@ -82,6 +82,30 @@ VARIANTS = [
           "    Z_ref = w[1 : 2 * n_ref + 1].reshape(n_ref, 2)\n"
           "    return Z, Z_ref\n"
       )),
+    V("samples_resampled_coordinates", NB, "samples",
+      "Z_ref made of Z's own values, each coordinate permuted on its own: standard normal and uncorrelated "
+      "coordinates, no correlation with Z, but every value of Z_ref is one of Z's",
+      frozenset({"samples_independent"}),
+      edits=((DRAW_REF,
+              "    shuffle = np.random.default_rng(stream_ref).permutation\n"
+              "    Z_ref = np.stack([shuffle(np.resize(Z[:, i], n_ref)) for i in range(2)], axis=1)\n"),)),
+    V("samples_same_seed_by_columns", NB, "samples",
+      "a second generator made with the same seed, its normals taken column by column: Z_ref holds the very "
+      "normals Z was made from, in another arrangement (no correlation at any row or lag shows it)",
+      frozenset({"samples_independent"}),
+      edits=((STREAMS, ""),
+             (DRAW_Z, "    Z = np.random.default_rng(seed).multivariate_normal([0.0, 0.0], cov, size=n)\n"),
+             (DRAW_REF, "    Z_ref = np.random.default_rng(seed).standard_normal((2, n_ref)).T\n"))),
+    V("samples_same_seed_cholesky_by_columns", NB, "samples",
+      "the same with Z made by hand (X = U1, Y = rho U1 + sqrt(1 - rho^2) U2): X itself is a normal Z_ref reuses",
+      frozenset({"samples_independent"}),
+      code=(
+          "def draw_samples(rho, n, n_ref, seed):\n"
+          "    u = np.random.default_rng(seed).standard_normal((n, 2))\n"
+          "    Z = np.stack([u[:, 0], rho * u[:, 0] + np.sqrt(1 - rho**2) * u[:, 1]], axis=1)\n"
+          "    Z_ref = np.random.default_rng(seed).standard_normal((2, n_ref)).T\n"
+          "    return Z, Z_ref\n"
+      )),
     # --- draw_samples: correct alternatives -----------------------------------------------
     V("samples_swapped_streams", NB, "samples",
       "takes the two spawned streams in the other order: still independent and reproducible",
@@ -105,6 +129,21 @@ VARIANTS = [
           "    Z_ref = rng_ref.normal(size=(n_ref, 2))\n"
           "    return Z, Z_ref\n"
       )),
+    V("samples_one_generator_by_columns", NB, "samples",
+      "one generator, Z by hand first, then Z_ref column by column: the next normals of the stream, independent",
+      code=(
+          "def draw_samples(rho, n, n_ref, seed):\n"
+          "    rng = np.random.default_rng(seed)\n"
+          "    u = rng.standard_normal((n, 2))\n"
+          "    Z = np.stack([u[:, 0], rho * u[:, 0] + np.sqrt(1 - rho**2) * u[:, 1]], axis=1)\n"
+          "    Z_ref = rng.standard_normal((2, n_ref)).T\n"
+          "    return Z, Z_ref\n"
+      )),
+    V("samples_method_cholesky", NB, "samples",
+      "multivariate_normal with method=\"cholesky\", and Z_ref by rng.normal",
+      edits=((DRAW_Z, "    Z = np.random.default_rng(stream_z).multivariate_normal([0.0, 0.0], cov, size=n, "
+                      "method=\"cholesky\")\n"),
+             (DRAW_REF, "    Z_ref = np.random.default_rng(stream_ref).normal(0.0, 1.0, size=(n_ref, 2))\n"))),
     # --- ground_truth: wrong --------------------------------------------------------------
     V("ground_truth_wrong_sign", NB, "ground_truth",
       "+1/2 log(1 - rho^2), the sign error of the lesson's first version: a negative divergence",
@@ -126,6 +165,17 @@ VARIANTS = [
       "log(rho^2) instead of log(1 - rho^2): infinite at rho = 0",
       frozenset({"ground_truth_values", "ground_truth_zero"}),
       edits=((TRUTH, "    return -0.5 * np.log(rho**2)\n"),)),
+    V("ground_truth_torch", NB, "ground_truth",
+      "computes with PyTorch: a 0-d tensor for a number and a tensor for an array, not NumPy's kinds",
+      frozenset({"ground_truth_values"}),
+      edits=((TRUTH, "    import torch\n\n    return -0.5 * torch.log(1 - torch.as_tensor(rho, dtype=torch.float64) ** 2)\n"),)),
+    V("ground_truth_in_place", NB, "ground_truth",
+      "squares an array rho in place (np.square(rho, out=rho)): right values, but the caller's array is changed",
+      frozenset({"ground_truth_values"}),
+      edits=((TRUTH, "    if isinstance(rho, np.ndarray):\n"
+                     "        rho = np.square(rho, out=rho)  # saves a copy, and overwrites the caller's array\n"
+                     "        return -0.5 * np.log(1 - rho)\n"
+                     "    return -0.5 * np.log(1 - rho**2)\n"),)),
     # --- ground_truth: correct alternatives -----------------------------------------------
     V("ground_truth_log1p", NB, "ground_truth",
       "np.log1p(-rho**2), more accurate for small rho",
@@ -133,6 +183,9 @@ VARIANTS = [
     V("ground_truth_inverse", NB, "ground_truth",
       "1/2 log(1 / (1 - rho^2)), with np.square",
       edits=((TRUTH, "    return 0.5 * np.log(1 / (1 - np.square(rho)))\n"),)),
+    V("ground_truth_where", NB, "ground_truth",
+      "np.where for rho = 0: a 0-d array for a number, which is one number",
+      edits=((TRUTH, "    return np.where(rho == 0, 0.0, -0.5 * np.log(1 - np.square(rho)))\n"),)),
     # --- t_star: wrong ----------------------------------------------------------------------
     V("t_star_no_constant", NB, "t_star",
       "drops the normalising constants: log p/q off by +1/2 log(1 - rho^2), E_Q[e^t] = sqrt(1 - rho^2) != 1",
@@ -169,6 +222,23 @@ VARIANTS = [
               "    A = np.linalg.inv([[1.0, rho], [rho, 1.0]]) - np.eye(2)\n"
               "    Z = np.asarray(Z)\n"
               "    return -0.5 * math.log(1 - rho**2) - 0.5 * np.einsum(\"ni,ij,nj->n\", Z, A, Z)\n"),)),
+    V("t_star_always_tensor", NB, "t_star",
+      "turns Z into a tensor first (torch.as_tensor): right values, but a tensor comes back for a NumPy array",
+      frozenset({"t_star_values"}),
+      edits=((T_XY, "    import torch\n\n    Z = torch.as_tensor(Z)\n    x, y = Z[..., 0], Z[..., 1]\n"),)),
+    V("t_star_whitens_in_place", NB, "t_star",
+      "whitens the second coordinate of Z in place: right values, but the caller's Z is changed",
+      frozenset({"t_star_values", "t_star_tensors"}),
+      edits=((T_XY + T_RET,
+              "    log_q = -(Z[:, 0] ** 2 + Z[:, 1] ** 2) / 2\n"
+              "    Z[:, 1] = (Z[:, 1] - rho * Z[:, 0]) / math.sqrt(1 - rho**2)  # Z = (x, w) with w ~ N(0, 1) under P\n"
+              "    return -0.5 * math.log(1 - rho**2) - (Z[:, 0] ** 2 + Z[:, 1] ** 2) / 2 - log_q\n"),)),
+    V("t_star_row_by_row", NB, "t_star",
+      "a list comprehension over the rows: a list, not an array or a tensor",
+      frozenset({"t_star_values", "t_star_tensors"}),
+      edits=((T_XY + T_RET,
+              "    return [-0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2))"
+              " + (x**2 + y**2) / 2 for x, y in Z]\n"),)),
     # --- t_star: correct alternatives ------------------------------------------------------
     V("t_star_collected", NB, "t_star",
       "the terms collected, as notebook 04 used to print it: rho (2xy - rho (x^2 + y^2)) / (2 (1 - rho^2))",
@@ -187,4 +257,7 @@ VARIANTS = [
               "    u = (Z[:, 0] + Z[:, 1]) / math.sqrt(2)\n"
               "    v = (Z[:, 0] - Z[:, 1]) / math.sqrt(2)\n"
               "    return -0.5 * math.log(1 - rho**2) + rho * u**2 / (2 * (1 + rho)) - rho * v**2 / (2 * (1 - rho))\n"),)),
+    V("t_star_float64_tensor", NB, "t_star",
+      "computes on a float64 copy of a tensor (Z.double()): a float64 tensor for a float32 one",
+      edits=((T_XY, "    if not isinstance(Z, np.ndarray):\n        Z = Z.double()\n    x, y = Z[..., 0], Z[..., 1]\n"),)),
 ]

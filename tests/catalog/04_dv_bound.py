@@ -96,6 +96,13 @@ VARIANTS = [
       "the right value, but the log-mean-exp term is detached: the network learns from (a) alone",
       frozenset({"dv_gradient"}),
       edits=returns("t.mean() - (t_ref.logsumexp(0) - math.log(len(t_ref))).detach()")),
+    V("dv_shuffles_reference_in_place", NB, CELL,
+      "shuffles the rows of Z_ref in place first (the order does not change the mean): right value and gradient, "
+      "but the caller's Z_ref is changed",
+      frozenset({"dv_value"}),
+      edits=(("    t_ref = net(Z_ref).squeeze(-1)  # t(Z'_j), shape (n',)\n",
+              "    Z_ref[:] = Z_ref[torch.randperm(len(Z_ref), device=Z_ref.device)]\n"
+              "    t_ref = net(Z_ref).squeeze(-1)  # t(Z'_j), shape (n',)\n"),)),
     # --- correct alternatives ----------------------------------------------------------
     V("dv_torch_logsumexp_np_log", NB, CELL,
       "torch.logsumexp(t, 0) instead of the method, np.log for log n'",
@@ -128,6 +135,12 @@ VARIANTS = [
           "    log_avg_exp_t_ref = net(Z_ref).logsumexp(dim=0) - math.log(Z_ref.shape[0])  # (b) - (c)\n"
           "    return avg_t - log_avg_exp_t_ref\n"
       )),
+    V("dv_double_precision", NB, CELL,
+      "computes the bound in float64 (t.double()): a float64 tensor, connected all the same",
+      edits=(("    t = net(Z).squeeze(-1)  # t(Z_i), shape (n,)\n",
+              "    t = net(Z).squeeze(-1).double()  # t(Z_i), shape (n,)\n"),
+             ("    t_ref = net(Z_ref).squeeze(-1)  # t(Z'_j), shape (n',)\n",
+              "    t_ref = net(Z_ref).squeeze(-1).double()  # t(Z'_j), shape (n',)\n"))),
     # --- dv_sd: wrong ------------------------------------------------------------------------
     V("dv_sd_variance", NB, SD,
       "returns the variance, not the standard deviation",
@@ -153,6 +166,14 @@ VARIANTS = [
       "Var_Q(e^t*) = rho^2, as if it were Var_P(t*): misses the factor 1/(1 - rho^2)",
       frozenset({"dv_sd_values"}),
       edits=((VAR_Q, "    var_q = rho**2\n"),)),
+    V("dv_sd_tensor", NB, SD,
+      "computes with PyTorch and returns the 0-d tensor (float64, the right value): not a plain number",
+      frozenset({"dv_sd_values"}),
+      edits=((SD_RET, "    return torch.sqrt(torch.tensor(var_p / n + var_q / n_ref, dtype=torch.float64))\n"),)),
+    V("dv_sd_array", NB, SD,
+      "returns a NumPy array holding the one number: not a plain number",
+      frozenset({"dv_sd_values"}),
+      edits=((SD_RET, "    import numpy as np\n\n    return np.sqrt(np.array([var_p / n + var_q / n_ref]))\n"),)),
     # --- dv_sd: correct alternatives ---------------------------------------------------------
     V("dv_sd_through_e2d", NB, SD,
       "Var_Q(e^t*) = e^(2D) - 1 with D = -1/2 log(1 - rho^2), and NumPy's sqrt",
@@ -161,6 +182,9 @@ VARIANTS = [
     V("dv_sd_hypot", NB, SD,
       "math.hypot of the two standard deviations",
       edits=((SD_RET, "    return math.hypot(math.sqrt(var_p / n), math.sqrt(var_q / n_ref))\n"),)),
+    V("dv_sd_torch_item", NB, SD,
+      "computes with PyTorch in float64 and returns .item(), a float",
+      edits=((SD_RET, "    return torch.tensor(var_p / n + var_q / n_ref, dtype=torch.float64).sqrt().item()\n"),)),
     # --- adam_first_step: wrong ----------------------------------------------------------------
     V("adam_plain_sgd", NB, ADAM,
       "-lr * grad: a step of plain gradient descent, not Adam's",
@@ -187,6 +211,16 @@ VARIANTS = [
       "hard-codes eps = 1e-8 whatever eps is given",
       frozenset({"adam_step_small_gradients"}),
       edits=adam_returns("    return -lr * grad / (grad.abs() + 1e-8)\n")),
+    V("adam_in_place", NB, ADAM,
+      "divides and scales grad in place (div_, mul_): the right change, but the caller's gradients are overwritten",
+      frozenset({"adam_step_values"}),
+      edits=adam_returns("    return grad.div_(grad.abs() + eps).mul_(-lr)\n")),
+    V("adam_numpy", NB, ADAM,
+      "computes with NumPy on grad.cpu().numpy(): the right change, but a NumPy array instead of a tensor",
+      frozenset({"adam_step_values"}),
+      edits=adam_returns("    import numpy as np\n\n"
+                         "    g = grad.cpu().numpy()\n"
+                         "    return -lr * g / (np.abs(g) + eps)\n")),
     # --- adam_first_step: correct alternatives ----------------------------------------------------
     V("adam_literal_recurrence", NB, ADAM,
       "the update rule written out for k = 1, bias corrections and all, without simplifying",
@@ -200,4 +234,8 @@ VARIANTS = [
                          "    theta.grad = grad.clone()\n"
                          "    torch.optim.Adam([theta], lr=lr, betas=betas, eps=eps).step()\n"
                          "    return theta.detach()\n")),
+    V("adam_float64", NB, ADAM,
+      "computes in float64 (grad.double()) and returns that: a float64 tensor of the shape of grad",
+      edits=adam_returns("    g = grad.double()\n"
+                         "    return -lr * g / (g.abs() + eps)\n")),
 ]
