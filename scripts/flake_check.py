@@ -5,7 +5,7 @@ Autogrades, through the real ``nbgrader autograde`` path, the course's own answe
 the correct alternatives of tests/catalog/ (variants with empty ``catches``) under
 ``--alt-seeds`` seeds, and counts the test cells that lost points (must be 0).
 
-    python scripts/flake_check.py [--seeds 200] [--alt-seeds 50] [--notebooks 02_gradient_descent ...]
+    python scripts/flake_check.py [--seeds 200] [--alt-seeds 50] [--first-seed 1] [--notebooks 02_gradient_descent ...]
 
 Efficient: every seed is one nbgrader process that grades all students of that seed
 (the reference and one student per group of alternatives) in one go; ``--workers``
@@ -29,9 +29,6 @@ from course.examples import load_catalog, write_submission  # noqa: E402
 from course.grade import autograde, nbgrader, prepare_gradebook  # noqa: E402
 from course.trial import _cell_scores, batch  # noqa: E402
 
-FIRST_SEED = 1
-
-
 def course_copy(where: Path) -> Path:
     """The whole course (a later notebook's kernel is given the course's answers of the
     earlier ones, read from source/); students submit only the notebooks checked."""
@@ -46,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=200, help="grading seeds for the course's answers (default 200)")
     parser.add_argument("--alt-seeds", type=int, default=50, help="grading seeds for the correct alternatives (default 50)")
     parser.add_argument("--notebooks", nargs="+", help="notebook stems (default: every notebook in source/)")
+    parser.add_argument("--first-seed", type=int, default=1,
+                        help="the first grading seed (default 1), to go on from an earlier run")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
 
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no such notebook in source/{ASSIGNMENT}: {unknown}")
     groups = batch([v for v in load_catalog() if v.correct and v.notebook in notebooks])
-    seeds = list(range(FIRST_SEED, FIRST_SEED + max(args.seeds, args.alt_seeds)))
+    seeds = list(range(args.first_seed, args.first_seed + max(args.seeds, args.alt_seeds)))
     print(f"{len(notebooks)} notebooks, {len(seeds)} seeds: the course's answers under {args.seeds}, "
           f"{sum(len(g) for g in groups)} correct alternatives ({len(groups)} students) under {args.alt_seeds}")
 
@@ -77,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                 except queue.Empty:
                     return
                 students = {}
-                if seed < FIRST_SEED + args.seeds:
+                if seed < args.first_seed + args.seeds:
                     students[f"s{seed}-ref"] = []
-                if seed < FIRST_SEED + args.alt_seeds:
+                if seed < args.first_seed + args.alt_seeds:
                     students.update({f"s{seed}-alt{i}": g for i, g in enumerate(groups)})
                 for name, variants in students.items():
                     write_submission(course, name, ASSIGNMENT, variants, only_varied=bool(variants), only=notebooks)
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         t.join()
     took = time.perf_counter() - start
     print(f"\n{len(failures)} failures in {graded['ref']} gradings of the course's answers and {graded['alt']} of "
-          f"correct alternatives ({len(notebooks)} notebooks), {took:.0f} s ({took / max(len(seeds), 1):.1f} s per seed)")
+          f"correct alternatives ({len(notebooks)} notebooks, grading seeds {seeds[0]} to {seeds[-1]}), {took:.0f} s ({took / max(len(seeds), 1):.1f} s per seed)")
     return 1 if failures else 0
 
 
