@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -616,8 +617,10 @@ def _mi_scores(critic, Z: torch.Tensor) -> torch.Tensor:
 
 
 def _mi_objectives(ref) -> dict:
-    """The bound each critic is trained with, on a K x K score matrix (notebook 07): DV and NWJ
-    read the diagonal as the samples of P_XY and the other entries as the shuffled reference."""
+    """The objective each critic is trained with, on a K x K score matrix (notebook 07): DV and NWJ
+    read the diagonal as the samples of P_XY and the other entries as the shuffled reference;
+    "JS" (Jensen-Shannon, whose best critic is t*) trains the critic SMILE reads, as Song and
+    Ermon do."""
     off = ~torch.eye(MI_K, dtype=torch.bool)
 
     def split(S):
@@ -627,6 +630,7 @@ def _mi_objectives(ref) -> dict:
         "DV": lambda S: ref.DV(split(S)[0][:, None], split(S)[1][:, None], lambda v: v),
         "NWJ": lambda S: ref.nwj(*split(S)),
         "InfoNCE": ref.infonce,
+        "JS": lambda S: -F.softplus(-split(S)[0]).mean() - F.softplus(split(S)[1]).mean(),
     }
 
 
@@ -647,20 +651,21 @@ def _mi_train(ref, objective, rho: float, seed: int, steps: int, device) -> torc
 def _mi_evaluate(ref, critics: dict, rho: float, generator, device) -> dict:
     """Each estimator on fresh held-out pairs, with its critic: DV, NWJ and SMILE on MI_TEST
     pairs and their shuffled reference (notebook 07's shuffle_reference), InfoNCE averaged over
-    the MI_TEST / K batches of K pairs. SMILE reads the NWJ critic minus 1, as in notebook 07."""
+    the MI_TEST / K batches of K pairs. SMILE reads the critic trained with Jensen-Shannon, as in
+    notebook 07."""
     Z = _mi_pairs(rho, MI_TEST, generator, device)
     Z_ref = ref.shuffle_reference(Z, generator)
     out = {}
     with torch.no_grad():
         for name in ("DV", "NWJ", "SMILE"):
-            critic = critics["NWJ" if name == "SMILE" else name]
+            critic = critics["JS" if name == "SMILE" else name]
             t, t_ref = critic(Z).squeeze(-1), critic(Z_ref).squeeze(-1)
             if name == "DV":
                 out[name] = ref.DV(Z, Z_ref, critic).item()
             elif name == "NWJ":
                 out[name] = ref.nwj(t, t_ref).item()
             else:
-                out[name] = ref.smile(t - 1, t_ref - 1, MI_TAU).item()
+                out[name] = ref.smile(t, t_ref, MI_TAU).item()
         S = _mi_scores(critics["InfoNCE"], Z.reshape(-1, MI_K, 2))
         out["InfoNCE"] = float(np.mean([ref.infonce(s).item() for s in S]))
     return out
@@ -712,7 +717,7 @@ def section_estimators(args, results):
     print(f"  the course's Net, Adam (lr {MI_LR:g}), {steps} steps on batches of K = {MI_K} pairs, {seeds} seed(s) per rho;"
           f" each estimate on {MI_TEST} fresh held-out pairs")
     print(f"  floor: the same estimate with the optimal critic (t*, t* + 1 for NWJ), {floor_reps} held-out draws;"
-          f" SMILE (tau = {MI_TAU:g}) reads the NWJ critic minus 1; log K = {math.log(MI_K):.3f}")
+          f" SMILE (tau = {MI_TAU:g}) reads a critic trained with Jensen-Shannon; log K = {math.log(MI_K):.3f}")
     print(f"  {'rho':>6} {'I':>6}  {'estimator':9}  {'trained: bias':>13} {'sd':>6}   {'floor: bias':>11} {'sd':>6}")
     for rho in MI_RHOS:
         info = truth(rho)
@@ -723,7 +728,7 @@ def section_estimators(args, results):
             for name, value in _mi_evaluate(ref, critics, rho, generator, device).items():
                 trained[name].append(value)
         star = ref.OptimalCritic(rho)
-        floor_critics = {"DV": star, "NWJ": lambda z: star(z) + 1, "InfoNCE": star}
+        floor_critics = {"DV": star, "NWJ": lambda z: star(z) + 1, "InfoNCE": star, "JS": star}
         generator = torch.Generator().manual_seed(30_000)
         floor = {name: [] for name in MI_ESTIMATORS}
         for _ in range(floor_reps):
