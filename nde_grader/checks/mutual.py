@@ -16,6 +16,8 @@ optimal critic t* of notebook 01. One check, one property:
                            (about D - 1/e) and other values; a one-number tensor whose gradient
                            (by autograd) is the formula's, to t and to t_ref; inputs unchanged;
 - ``nwj_below_dv``         NWJ <= DV for any critic values (log s <= s/e), deterministic;
+- ``nwj_critic_optimal``   NWJ's optimal critic, t* + 1, to float32's rounding, for several rho (negative
+                           too) and both dtypes: shape (n,), Z's dtype and device; Z unchanged;
 - ``infonce_bound``        InfoNCE <= log K for any scores, and -> log K when the diagonal dominates;
 - ``infonce_invariance``   adding g(x_i) to row i changes nothing;
 - ``infonce_extremes``     exactly the formula on scores far apart and near +-200, where e^S and
@@ -27,7 +29,9 @@ optimal critic t* of notebook 01. One check, one property:
 - ``smile_values``         the clipped formula for finite tau, exactly; a tensor with the
                            formula's gradient to t and to t_ref; inputs unchanged;
 - ``smile_variance``       at rho = 0.95, tau = 1, the sd of SMILE(t*) over 200 data sets is below
-                           0.9 times DV's on the same data sets.
+                           0.9 times DV's on the same data sets;
+- ``smile_gap_values``     SMILE_tau(t*) - I = -log mean e^clip(t', -tau, tau), exactly, also for values
+                           far out (logsumexp) and tau = inf; one number in a tensor; t_ref unchanged.
 
 The exact checks compare float32 results with float64 arithmetic; the statistical ones state
 their tolerances next to the measurements they come from.
@@ -300,6 +304,47 @@ def nwj_below_dv(probe) -> None:
         )
 
 
+# --- nwj_critic ----------------------------------------------------------------------------
+
+def nwj_critic_optimal(probe) -> None:
+    """The critic that maximises NWJ, t* + 1, exactly (to float32's rounding), on pairs of P and Q
+    for several rho (negative too), float32 and float64: a tensor of shape (n,) of Z's dtype and
+    device; Z unchanged."""
+    g = rng(77)
+    rho = float(g.uniform(0.3, 0.7))
+    cases = [{"Z": pairs(g, rho, 500), "rho": rho}, {"Z": pairs(g, 0.0, 300), "rho": rho},
+             {"Z": pairs(g, -0.8, 200).astype(np.float64), "rho": -0.8}, {"Z": pairs(g, 0.0, 200), "rho": 0.95},
+             {"Z": pairs(g, 0.99, 3), "rho": 0.99}]
+    got = entries(probe.run("mutual.critic", cases=cases), len(cases), "nwj_critic")
+    for case, reply in zip(cases, got, strict=True):
+        Z, r = case["Z"], case["rho"]
+        where = f"nwj_critic(Z of shape {Z.shape}, {Z.dtype}, rho={r:.3f})"
+        of_kind(reply, {"Tensor": "a tensor"}, where)
+        value = array(field(reply, "value", where), where, finite=False)
+        assert value.shape == (len(Z),), (
+            f"{where} returned shape {value.shape}: one value per pair, shape ({len(Z)},) (OptimalCritic's output has "
+            "shape (n, 1): squeeze the last axis)"
+        )
+        dtype, want = (text(field(reply, key, where), f"{where}: a dtype") for key in ("dtype", "input_dtype"))
+        assert dtype == want, f"{where} returned a tensor of dtype {dtype}: keep the dtype of Z ({want})"
+        dev, want = (text(field(reply, key, where), f"{where}: a device") for key in ("device", "input_device"))
+        assert dev == want, f"{where} returned a tensor on {dev}, but Z is on {want}: keep the device of Z"
+        t = t_star(Z.astype(np.float64), r)
+        # float32 rounding of t* (values up to about 40 here) is below 1e-5 relative; a wrong constant is off by 1/4 or more
+        if not np.allclose(value, t + 1, rtol=1e-4, atol=1e-4):
+            slips = {"t* itself: NWJ(t*) = D - 1/e, the DV optimum but not NWJ's": t,
+                     "t* - 1: the sign of the constant": t - 1,
+                     "t* + e": t + math.e, "e^(t*), a density ratio, not its logarithm plus 1": np.exp(t),
+                     "p/q + 1 without the logarithm": np.exp(t) + 1}
+            slip = next((s for s, v in slips.items() if np.allclose(value, v, rtol=1e-4, atol=1e-4)), None)
+            worst = int(np.argmax(np.abs(value - (t + 1))))
+            raise AssertionError(
+                f"{where}: at the pair {Z[worst].tolist()} the value is {value[worst]:.5f}, but the maximiser of "
+                f"p v - q e^(v - 1) there is {t[worst] + 1:.5f}" + (f": the answer is {slip}" if slip else "")
+            )
+        left_alone(reply, where)
+
+
 def infonce_expected(S) -> float:
     S = np.asarray(S, np.float64)
     top = S.max(axis=1, keepdims=True)
@@ -488,3 +533,47 @@ def smile_variance(probe) -> None:
         f"data sets {sd_dv:.4f}; clipping t' at tau = {SPREAD_TAU} should bring it below {SPREAD_RATIO} times DV's "
         "(about 0.57 times). Is t_ref clipped to [-tau, tau]?"
     )
+
+
+# --- smile_gap -----------------------------------------------------------------------------
+
+def smile_gap_expected(t_ref, tau: float) -> float:
+    """SMILE_tau(t*) - I = -log mean e^clip(t'), since E_P[t*] = I, in float64."""
+    return float(-lme(np.clip(np.asarray(t_ref, np.float64), -tau, tau)))
+
+
+def _gap_label(case) -> str:
+    return f"smile_gap(t_ref of {len(case['args'][0])} values, tau={case['tau']})"
+
+
+def smile_gap_values(probe) -> None:
+    """-log of the mean of e^clip(t', -tau, tau), exactly, on values of t* under Q and on values
+    far out (logsumexp), for finite and infinite tau: a tensor holding one number; t_ref unchanged."""
+    g = rng(83)
+    t_q = [t_star(pairs(g, 0.0, 4000).astype(np.float64), r).astype(np.float32) for r in (0.9, 0.99)]
+    cases = [{"args": [t_q[0]], "tau": 1.0}, {"args": [t_q[1]], "tau": 1.0}, {"args": [t_q[1]], "tau": 2.5},
+             {"args": [t_q[0]], "tau": math.inf},
+             {"args": [(g.normal(0, 2, 50) + 100).astype(np.float32)], "tau": math.inf},
+             {"args": [(g.normal(0, 2, 50) - 120).astype(np.float32)], "tau": math.inf},
+             {"args": [(g.normal(0, 5, 80)).astype(np.float32)], "tau": 0.3}]
+    for case, where, value, got in _run(probe, "smile_gap", cases, _gap_label):
+        (t_ref,), tau = case["args"], case["tau"]
+        want = smile_gap_expected(t_ref, tau)
+        if not math.isclose(value, want, rel_tol=1e-4, abs_tol=1e-4):
+            r = np.asarray(t_ref, np.float64)
+            slips = {"+log mean e^clip(t'): the sign is flipped": -want,
+                     "-log mean e^t' with nothing clipped": float(-lme(r)),
+                     "-log mean e^min(t', tau): clipped from above only": float(-lme(np.minimum(r, tau))),
+                     "-mean clip(t'), without the exponential and the logarithm": float(-np.mean(np.clip(r, -tau, tau))),
+                     "the whole SMILE of the values t_ref, mean t' - log mean e^clip(t')":
+                         float(np.mean(r) - lme(np.clip(r, -tau, tau)))}
+            slip = next((s for s, v in slips.items() if math.isclose(value, v, rel_tol=1e-4, abs_tol=1e-4)), None)
+            far = " (e^t' overflows or underflows float32 for these values: logsumexp)" if np.abs(r).max() > 80 else ""
+            raise AssertionError(
+                f"{where} = {value:.6g}, but SMILE_tau(t*) - I = -log mean e^clip(t', -tau, tau) is {want:.6g}{far}"
+                + (f": that is {slip}" if slip else "")
+            )
+        of_kind(got, {"Tensor": "a tensor holding one number"}, where)
+        numel = integer(field(got, "numel", where), f"{where}: its size")
+        assert numel == 1, f"{where} must return a tensor holding one number, not {numel}"
+        left_alone(got, where)

@@ -255,7 +255,7 @@ float), or a 0-d array (np.where gives one)."""
 
 
 def ground_truth_values(probe) -> None:
-    """ground_truth(rho) = -1/2 log(1 - rho^2) for unseen rho, negative ones too: a number for a number, and
+    """ground_truth(rho) = -1/2 log(1 - rho^2), derived by the student, for unseen rho, negative ones too: a number for a number, and
     elementwise on arrays (an array of the same shape, the argument left as it was)."""
     g = rng(21)
     rhos = [*g.uniform(-0.99, -0.05, 3), *g.uniform(0.05, 0.99, 3)]
@@ -269,8 +269,11 @@ def ground_truth_values(probe) -> None:
             + (f"{kind} of shape {tuple(np.shape(result['value']))}" if "value" in result else kind)
         )
         value = _one_number(result, where)
+        reversed_ = 0.5 * (2 / (1 - rho**2) - 2 + math.log(1 - rho**2))  # D(P_Z' || P_Z): the covariances swapped
         assert math.isclose(value, _truth(rho), rel_tol=1e-9, abs_tol=1e-12), (
-            f"{where} = {value:.6g}, expected -1/2 log(1 - rho^2) = {_truth(rho):.6g}"
+            f"{where} = {value:.6g}, expected D(P_Z || P_Z') = {_truth(rho):.6g}"
+            + (": that is D(P_Z' || P_Z), the covariances swapped in the general formula (Sigma_1 is the covariance "
+               "of the first argument, P_Z)" if math.isclose(value, reversed_, rel_tol=1e-9) else "")
         )
     where = f"ground_truth of an array of shape {grid.shape}"
     result = mapping(got[-1], where)

@@ -1,5 +1,5 @@
 """Kernel side of the checks of notebook 07: call ``shuffle_reference``, ``nwj``, ``infonce`` and
-``smile`` on the check's inputs and report what came back (``watch`` of the package: the kind,
+``smile`` (and ``nwj_critic``, ``smile_gap``) on the check's inputs and report what came back (``watch`` of the package: the kind,
 dtype, device and values returned, the arguments changed in place, a gradient to each input).
 
 The inputs are the check's own (pairs, critic values, score matrices), except in
@@ -54,17 +54,30 @@ def shuffle_generator(ns: dict, Z, check_seed: int) -> list:
 def values(ns: dict, name: str, cases: list) -> list:
     """``ns[name](*args)`` for each case {args, tau}: the arrays of ``args`` as float32 tensors on
     the notebook's device inside a graph (as a network's outputs are: each the clone of a leaf
-    that requires gradients), ``tau`` (for smile) a number. What came back, whether an argument
+    that requires gradients), ``tau`` (for smile and smile_gap) a number. What came back, whether an argument
     was changed, and the gradient of the result with respect to each tensor argument."""
     dev = device(ns)
     out = []
-    names = {"nwj": ("t", "t_ref"), "smile": ("t", "t_ref"), "infonce": ("scores",)}[name]
+    names = {"nwj": ("t", "t_ref"), "smile": ("t", "t_ref"), "infonce": ("scores",), "smile_gap": ("t_ref",)}[name]
     for case in cases:
         args = {key: torch.tensor(np.asarray(a), dtype=torch.float32, device=dev, requires_grad=True).clone()
                 for key, a in zip(names, case["args"], strict=True)}
         if "tau" in case:
             args["tau"] = float(case["tau"])
         out.append(watch(ns[name], args, grad_wrt=names))
+    return out
+
+
+def critic(ns: dict, cases: list) -> list:
+    """``nwj_critic(Z, rho)`` for each case {Z, rho}: Z as a tensor of its own dtype (float32 or
+    float64) on the notebook's device. What came back (with the dtype and device of Z), and
+    whether Z was changed."""
+    out = []
+    for case in cases:
+        Z = _pairs(ns, case["Z"])
+        got = watch(ns["nwj_critic"], {"Z": Z, "rho": float(case["rho"])})
+        got["input_dtype"], got["input_device"] = str(Z.dtype).removeprefix("torch."), Z.device.type
+        out.append(got)
     return out
 
 

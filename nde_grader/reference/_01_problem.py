@@ -15,7 +15,7 @@ import numpy as np
 
 # --- notebooks/divergence/01_problem.md, cell ground_truth
 def ground_truth(rho):
-    """The divergence D(P_Z || P_Z') = -1/2 log(1 - rho^2), elementwise for an array rho."""
+    """The divergence D(P_Z || P_Z') of the correlated Gaussian from the independent one, elementwise for an array rho."""
     return -0.5 * np.log(1 - rho**2)
 
 
@@ -32,7 +32,7 @@ def draw_samples(rho, n, n_ref, seed):
     return Z, Z_ref
 
 
-# --- notebooks/divergence/01_problem.md, cell 01-022
+# --- notebooks/divergence/01_problem.md, cell 01-021
 def draw_problem(seed=0, n=1000, n_ref=1000):
     """The lesson's problem: rho = 1 - 0.19 U in (0.81, 1], then samples Z, Z_ref for it.
 

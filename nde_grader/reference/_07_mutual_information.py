@@ -22,8 +22,14 @@ def shuffle_reference(Z, generator=None):
 
 # --- notebooks/divergence/07_mutual_information.md, cell nwj
 def nwj(t, t_ref):
-    """The NWJ bound: mean of t over samples of P minus the mean of e^(t - 1) over samples of Q."""
+    """The NWJ bound of the critic values t (on samples of P) and t_ref (on samples of Q)."""
     return t.mean() - (t_ref - 1).exp().mean()
+
+
+# --- notebooks/divergence/07_mutual_information.md, cell nwj_critic
+def nwj_critic(Z, rho):
+    """The critic that maximises NWJ for the Gaussian pair with correlation rho, on the pairs Z: shape (n,)."""
+    return OptimalCritic(rho)(Z).squeeze(-1) + 1
 
 
 # --- notebooks/divergence/07_mutual_information.md, cell infonce
@@ -38,3 +44,9 @@ def smile(t, t_ref, tau):
     """SMILE: the DV bound with the values of t on the samples of Q clipped to [-tau, tau]."""
     clipped = t_ref.clamp(-tau, tau)
     return t.mean() - (clipped.logsumexp(0) - math.log(len(clipped)))
+
+
+# --- notebooks/divergence/07_mutual_information.md, cell smile_gap
+def smile_gap(t_ref, tau):
+    """SMILE_tau(t*) - I(X; Y), from the values t_ref of t* on samples of Q."""
+    return -(t_ref.clamp(-tau, tau).logsumexp(0) - math.log(len(t_ref)))

@@ -17,8 +17,10 @@ WHERE = {
     'heatmap': '_03_network',
     'infonce': '_07_mutual_information',
     'nwj': '_07_mutual_information',
+    'nwj_critic': '_07_mutual_information',
     'shuffle_reference': '_07_mutual_information',
     'smile': '_07_mutual_information',
+    'smile_gap': '_07_mutual_information',
     't_star': '_01_problem',
 }
 """name -> the module of the notebook that defines it (loaded on first use)."""

@@ -176,7 +176,24 @@ VARIANTS = [
                      "        rho = np.square(rho, out=rho)  # saves a copy, and overwrites the caller's array\n"
                      "        return -0.5 * np.log(1 - rho)\n"
                      "    return -0.5 * np.log(1 - rho**2)\n"),)),
+    V("ground_truth_reversed", NB, "ground_truth",
+      "the derivation with the two covariances swapped: D(P_Z' || P_Z), positive and 0 at rho = 0, but the other divergence",
+      frozenset({"ground_truth_values"}),
+      edits=((TRUTH, "    return 0.5 * (2 / (1 - rho**2) - 2 + np.log(1 - rho**2))\n"),)),
+    V("ground_truth_determinant_upside_down", NB, "ground_truth",
+      "the log of det Sigma_1 / det Sigma_0 instead of det Sigma_0 / det Sigma_1: the sign slip of the derivation",
+      frozenset({"ground_truth_values", "ground_truth_positive"}),
+      edits=((TRUTH, "    return 0.5 * (2 - 2 + np.log(1 - rho**2))\n"),)),
     # --- ground_truth: correct alternatives -----------------------------------------------
+    V("ground_truth_general_formula", NB, "ground_truth",
+      "the general formula evaluated with NumPy's linear algebra, rho by rho",
+      edits=((TRUTH, "    def one(r):\n"
+                     "        sigma_1 = np.array([[1.0, r], [r, 1.0]])\n"
+                     "        return 0.5 * (np.trace(sigma_1) - 2 + np.log(1 / np.linalg.det(sigma_1)))\n"
+                     "\n"
+                     "    if np.ndim(rho) == 0:\n"
+                     "        return float(one(rho))\n"
+                     "    return np.vectorize(one)(rho)\n"),)),
     V("ground_truth_log1p", NB, "ground_truth",
       "np.log1p(-rho**2), more accurate for small rho",
       edits=((TRUTH, "    return -0.5 * np.log1p(-rho**2)\n"),)),

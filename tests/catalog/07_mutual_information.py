@@ -14,6 +14,10 @@ NWJ = "nwj"
 NWJ_RET = "    return t.mean() - (t_ref - 1).exp().mean()\n"
 NCE = "infonce"
 NCE_RET = "    return (scores.diagonal() - scores.logsumexp(dim=1)).mean() + math.log(K)\n"
+CRIT = "nwj_critic"
+CRIT_RET = "    return OptimalCritic(rho)(Z).squeeze(-1) + 1\n"
+GAP = "smile_gap"
+GAP_RET = "    return -(t_ref.clamp(-tau, tau).logsumexp(0) - math.log(len(t_ref)))\n"
 SMILE = "smile"
 CLIP = "    clipped = t_ref.clamp(-tau, tau)\n"
 SMILE_RET = "    return t.mean() - (clipped.logsumexp(0) - math.log(len(clipped)))\n"
@@ -245,4 +249,69 @@ VARIANTS = [
       edits=((CLIP + SMILE_RET, "    r = t_ref.double()\n"
                                 "    clipped = torch.where(r > tau, tau, torch.where(r < -tau, -tau, r))\n"
                                 "    return t.double().mean() - (clipped.logsumexp(0) - math.log(len(clipped)))\n"),)),
+    # --- nwj_critic: wrong ---------------------------------------------------------------
+    V("nwj_critic_t_star", NB, CRIT,
+      "t* itself, the DV optimum: NWJ(t*) = D - 1/e, and t* is still t* plus a constant (zero)",
+      frozenset({"nwj_critic_optimal"}),
+      edits=((CRIT_RET, "    return OptimalCritic(rho)(Z).squeeze(-1)\n"),)),
+    V("nwj_critic_minus_one", NB, CRIT,
+      "t* - 1: the derivative's sign slipped (p - q e^(v + 1) = 0)",
+      frozenset({"nwj_critic_optimal"}),
+      edits=((CRIT_RET, "    return OptimalCritic(rho)(Z).squeeze(-1) - 1\n"),)),
+    V("nwj_critic_ratio", NB, CRIT,
+      "e^(t*) + 1: the density ratio instead of its logarithm",
+      frozenset({"nwj_critic_optimal"}),
+      edits=((CRIT_RET, "    return OptimalCritic(rho)(Z).squeeze(-1).exp() + 1\n"),)),
+    V("nwj_critic_column", NB, CRIT,
+      "keeps OptimalCritic's shape (n, 1)",
+      frozenset({"nwj_critic_optimal"}),
+      edits=((CRIT_RET, "    return OptimalCritic(rho)(Z) + 1\n"),)),
+    V("nwj_critic_always_float32", NB, CRIT,
+      "converts to float32: float64 pairs get a float32 critic",
+      frozenset({"nwj_critic_optimal"}),
+      edits=((CRIT_RET, "    return OptimalCritic(rho)(Z.float()).squeeze(-1) + 1\n"),)),
+    # --- nwj_critic: correct -------------------------------------------------------------
+    V("nwj_critic_by_hand", NB, CRIT,
+      "t* + 1 written out from the two densities, in the dtype of Z",
+      edits=((CRIT_RET, "    x, y = Z[:, 0], Z[:, 1]\n"
+                        "    quadratic = (rho**2 * (x**2 + y**2) - 2 * rho * x * y) / (2 * (1 - rho**2))\n"
+                        "    return 1 - 0.5 * math.log(1 - rho**2) - quadratic\n"),)),
+    V("nwj_critic_log_probs", NB, CRIT,
+      "log p - log q + 1 with torch.distributions, built in the dtype and on the device of Z",
+      edits=((CRIT_RET, "    zero = torch.zeros(2, dtype=Z.dtype, device=Z.device)\n"
+                        "    cov = torch.tensor([[1.0, rho], [rho, 1.0]], dtype=Z.dtype, device=Z.device)\n"
+                        "    p = torch.distributions.MultivariateNormal(zero, covariance_matrix=cov)\n"
+                        "    q = torch.distributions.MultivariateNormal(zero, covariance_matrix=torch.eye(2, dtype=Z.dtype, device=Z.device))\n"
+                        "    return p.log_prob(Z) - q.log_prob(Z) + 1\n"),)),
+    # --- smile_gap: wrong ----------------------------------------------------------------
+    V("smile_gap_sign", NB, GAP,
+      "+log mean e^clip(t'): SMILE(t*) - I with the sign flipped",
+      frozenset({"smile_gap_values"}),
+      edits=((GAP_RET, "    return t_ref.clamp(-tau, tau).logsumexp(0) - math.log(len(t_ref))\n"),)),
+    V("smile_gap_unclipped", NB, GAP,
+      "forgets the clipping: the gap of DV(t*), about 0 whatever tau",
+      frozenset({"smile_gap_values"}),
+      edits=((GAP_RET, "    return -(t_ref.logsumexp(0) - math.log(len(t_ref)))\n"),)),
+    V("smile_gap_clipped_above_only", NB, GAP,
+      "clips from above only: misses the lower clip that makes the gap negative at moderate I",
+      frozenset({"smile_gap_values"}),
+      edits=((GAP_RET, "    return -(t_ref.clamp(max=tau).logsumexp(0) - math.log(len(t_ref)))\n"),)),
+    V("smile_gap_whole_smile", NB, GAP,
+      "the SMILE of the values t_ref themselves, mean t' - log mean e^clip(t'): E_P[t*] is I, not the mean over Q",
+      frozenset({"smile_gap_values"}),
+      edits=((GAP_RET, "    return t_ref.mean() - (t_ref.clamp(-tau, tau).logsumexp(0) - math.log(len(t_ref)))\n"),)),
+    V("smile_gap_naive_exp", NB, GAP,
+      "the log of the mean of e^clip(t') without logsumexp: infinite for tau = inf and values far out",
+      frozenset({"smile_gap_values"}),
+      edits=((GAP_RET, "    return -t_ref.clamp(-tau, tau).exp().mean().log()\n"),)),
+    # --- smile_gap: correct --------------------------------------------------------------
+    V("smile_gap_functions", NB, GAP,
+      "torch.clamp and torch.logsumexp, the count from numel",
+      edits=((GAP_RET, "    clipped = torch.clamp(t_ref, min=-tau, max=tau)\n"
+                       "    return math.log(t_ref.numel()) - torch.logsumexp(clipped, dim=0)\n"),)),
+    V("smile_gap_max_shift", NB, GAP,
+      "the log-mean-exp by hand, the largest clipped value subtracted first",
+      edits=((GAP_RET, "    clipped = t_ref.clamp(-tau, tau)\n"
+                       "    top = clipped.max()\n"
+                       "    return -(top + (clipped - top).exp().mean().log())\n"),)),
 ]
