@@ -77,3 +77,72 @@ def test_nothing_waits_for_a_person_or_runs_shell_escapes(md):
         assert not re.search(r"(^|[^.\w])input\(", block), f"{md.name}: input() blocks headless runs"
         assert not re.search(r"^\s*!", block, re.M), f"{md.name}: shell escapes are not portable"
         assert "%load_ext jdc" not in block, f"{md.name}: jdc is imported, not loaded as an extension"
+
+
+# --- comparisons over seeds: the verdict is printed by the cell, the prose only reads it -------
+
+OVER_SEEDS = re.compile(r"\brange\((?:seeds|SEEDS)\)")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
+DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+")
+OUTCOME = re.compile(r"\b(ahead|behind|wins?|beats?|outperforms?|better than|worse than|closer to|further from)\b", re.I)
+READS_OR_CONDITIONS = re.compile(r"\b(if|where|whether|when|verdicts?|prints?|printed|lines?|counts?)\b", re.I)
+
+
+def _cells(md: Path) -> list[tuple[str, str]]:
+    """(kind, text) of each cell of a MyST notebook: "code" for code cells, "markdown" otherwise."""
+    import jupytext
+
+    nb = jupytext.read(md)
+    return [(cell.cell_type, cell.source) for cell in nb.cells]
+
+
+def _comparisons(md: Path) -> list[tuple[str, str]]:
+    """(the code of each cell that runs over seeds, the prose that follows it up to the next code cell)."""
+    cells, out = _cells(md), []
+    for i, (kind, source) in enumerate(cells):
+        if kind == "code" and OVER_SEEDS.search(source):
+            prose = []
+            for later_kind, text in cells[i + 1:]:
+                if later_kind == "code":
+                    break
+                prose.append(text)
+            out.append((source, "\n".join(prose)))
+    return out
+
+
+LATER = [md for md in SOURCES if md.stem[:2] in ("05", "06", "07")]
+
+
+@pytest.mark.parametrize("md", LATER, ids=lambda p: p.stem)
+def test_comparisons_over_seeds_print_their_verdict_and_the_prose_states_none(md):
+    """Each cell of 05-07 that compares over seeds prints its verdict with nde_student.verdict
+    (chosen by the numbers: the mean difference, its SE, decided or not at 2 SE); the prose
+    after it states no measured number and no outcome unless it says how to read the printed
+    verdict or states a condition, so that it stays true whatever the seeds give."""
+    comparisons = _comparisons(md)
+    assert comparisons, f"{md.stem}: no comparison over seeds found (the pattern {OVER_SEEDS.pattern} changed?)"
+    for source, prose in comparisons:
+        first = source.strip().splitlines()[0]
+        assert "verdict(" in source, f"{md.stem}, the cell '{first}': a comparison over seeds prints no verdict(...)"
+        words = MATH.sub(" ", prose)
+        numbers = DECIMAL.findall(words)
+        assert not numbers, f"{md.stem}, after '{first}': the prose states measured numbers {numbers}"
+        for sentence in re.split(r"(?<=[.!?:])\s+", words):
+            if OUTCOME.search(sentence):
+                assert READS_OR_CONDITIONS.search(sentence), (
+                    f"{md.stem}, after '{first}': this sentence states an outcome that the seeds decide: {sentence!r}")
+
+
+def test_the_verdict_follows_the_numbers():
+    from nde_student import verdict
+
+    named = {"what": "A minus B", "higher": "A ahead", "lower": "B ahead"}
+    ahead = verdict([1.0, 1.2, 0.9, 1.1], [0.0, 0.1, 0.0, 0.2], **named)
+    assert "A ahead, decided at 2 SE" in ahead and "positive in 4 of 4 seeds" in ahead
+    behind = verdict([0.0, 0.1, 0.0, 0.2], [1.0, 1.2, 0.9, 1.1], **named)
+    assert "B ahead, decided at 2 SE" in behind and "positive in 0 of 4 seeds" in behind
+    undecided = verdict([0.3, -0.2, 0.1, -0.1], 0.0, **named)  # mean 0.025, SE 0.11
+    assert "not decided" in undecided and "ahead" not in undecided
+    assert "+0.0250" in undecided and "SE 0.1109" in undecided
+    with pytest.raises(ValueError):
+        verdict([1.0], 0.0, **named)

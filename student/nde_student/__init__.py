@@ -1,7 +1,7 @@
 """The students' library of the course: helpers only.
 
 Everything here is what a student's environment holds: choosing the device, seeding,
-the one-line "needs your answer" messages, reading the answers of your earlier
+the one-line "needs your answer" messages, the printed verdict of a comparison over seeds, reading the answers of your earlier
 notebooks (``from_notebook``), reading TensorBoard logs back (``read_scalars``) and the
 self-check (``python -m nde_student validate``). It holds no answer, no hidden test and
 no check: those stay with the instructor, in the grading library ``nde_grader``.
@@ -13,7 +13,7 @@ import importlib
 
 _WHERE = {
     "AnswerMissing": "earlier", "from_notebook": "earlier", "read_scalars": "logs", "headless": "util",
-    "needs": "util", "pick_device": "util", "seed_everything": "util",
+    "needs": "util", "pick_device": "util", "seed_everything": "util", "verdict": "seeds",
 }
 __all__ = sorted(_WHERE)
 
