@@ -4,6 +4,7 @@
     python -m course bundle [--out DIR]     write what students get: release, figures, their library
     python -m course site [--out DIR]       build the course's website (students' notebooks) into dist/site/
     python -m course grade [--student ID]   autograde submitted/ in the sandbox, feedback, the table
+    python -m course similarity [--out DIR] answers that look alike, notebook by notebook (grade writes it too)
     python -m course validate NOTEBOOK      run a notebook's visible tests; non-zero exit on failure
                                             (the students' own `python -m nde_student validate`)
 """
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="grade where the sandbox cannot run (not root, not Linux): kernels can then read what "
                             "the grader's user can, answers included (README, 'What the grader guarantees')")
+    similar = sub.add_parser("similarity", help="compare the answers under submitted/, each pair of students and each "
+                             "student with the course's answers, and write a ranked report (no score changes)")
+    similar.add_argument("--submitted", default=None, help="the class's folder (default: the course's submitted/)")
+    similar.add_argument("--out", default=None, help="folder to write (replaced); default: the course's similarity/")
     validate = sub.add_parser("validate", help="run a notebook and its visible tests; exit 1 if any fails")
     validate.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
@@ -53,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return grade_main(args.student, sandbox=not args.no_sandbox, db=args.db, scheduler=args.scheduler,
                               workers=args.workers, resume=args.resume)
+        if args.command == "similarity":
+            from pathlib import Path
+
+            from . import ROOT
+            from .similarity import main as similarity_main
+
+            return similarity_main(Path(args.submitted) if args.submitted else ROOT / "submitted", ROOT,
+                                   Path(args.out) if args.out else None)
         if args.command == "site":
             from .site import main as site_main
 

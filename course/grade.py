@@ -707,6 +707,21 @@ your instructor to grade it again.</p></body></html>
 """
 
 
+def similar_answers(course: Path) -> None:
+    """The similarity report of the whole class (course/similarity.py), after the grades: it
+    flags pairs for a person and changes no score; a failure of it is reported, never fatal."""
+    from . import similarity
+
+    try:
+        pairs, problems, code = similarity.compare(course / "submitted", course)
+        index = similarity.write_report(pairs, problems, code, course / "similarity")
+    except Exception as exc:  # noqa: BLE001 (the grades are written; the report is extra)
+        print(f"\nthe similarity report could not be made ({type(exc).__name__}: {exc}); the grades stand")
+        return
+    print()
+    print(similarity.summary(pairs, problems, index))
+
+
 def write_ungraded_feedback(course: Path, who: list[str], assignment: str = ASSIGNMENT) -> list[Path]:
     """A feedback page for every expected notebook that nbgrader wrote none for (it was
     missing, empty, not a notebook, over its size): the score 0 and the grader's reasons."""
@@ -801,6 +816,7 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
     print(format_table(table, review={r.student for r in report.results if r.needs_review}))
     print(f"\nFeedback: {course / 'feedback'}/<student>/{ASSIGNMENT}/*.html   "
           f"Export: {course / 'grades.csv'}, {course / 'canvas.csv'} (Canvas: Grades > Import)")
+    similar_answers(course)
     print(f"{len(report.results) - len(report.from_disk)} graded, {len(report.from_disk)} written from disk, "
           f"in {report.seconds:.0f} s")
     return 1 if any(r.needs_review for r in report.results) else 0
