@@ -81,6 +81,14 @@ def _shuffle_value(got, shape: tuple, where: str) -> np.ndarray:
     return value
 
 
+def _like_z(got, where: str) -> None:
+    """The tensor returned has the dtype and device of Z (the kernel side sends both)."""
+    dtype, want = (text(field(got, key, where), f"{where}: a dtype") for key in ("dtype", "input_dtype"))
+    assert dtype == want, f"{where} returned a tensor of dtype {dtype}: keep the dtype of Z ({want})"
+    dev, want = (text(field(got, key, where), f"{where}: a device") for key in ("device", "input_device"))
+    assert dev == want, f"{where} returned a tensor on {dev}, but Z is on {want}: keep the device of Z"
+
+
 def _shuffled(probe, cases: list, offset: int) -> list:
     """(where, the array returned, the whole reply) for each Z of ``cases``."""
     out = []
@@ -109,10 +117,7 @@ def shuffle_keeps_x(probe) -> None:
             f"{where}: {moved} of {len(Z)} values of the first column (X) moved or changed; X stays as it is, row for "
             "row, and only the second column (Y) is shuffled"
         )
-        dtype, want = (text(field(got, key, where), f"{where}: a dtype") for key in ("dtype", "input_dtype"))
-        assert dtype == want, f"{where} returned a tensor of dtype {dtype}: keep the dtype of Z ({want})"
-        dev, want = (text(field(got, key, where), f"{where}: a device") for key in ("device", "input_device"))
-        assert dev == want, f"{where} returned a tensor on {dev}, but Z is on {want}: keep the device of Z"
+        _like_z(got, where)
         left_alone(got, where)
 
 
@@ -325,10 +330,7 @@ def nwj_critic_optimal(probe) -> None:
             f"{where} returned shape {value.shape}: one value per pair, shape ({len(Z)},) (OptimalCritic's output has "
             "shape (n, 1): squeeze the last axis)"
         )
-        dtype, want = (text(field(reply, key, where), f"{where}: a dtype") for key in ("dtype", "input_dtype"))
-        assert dtype == want, f"{where} returned a tensor of dtype {dtype}: keep the dtype of Z ({want})"
-        dev, want = (text(field(reply, key, where), f"{where}: a device") for key in ("device", "input_device"))
-        assert dev == want, f"{where} returned a tensor on {dev}, but Z is on {want}: keep the device of Z"
+        _like_z(reply, where)
         t = t_star(Z.astype(np.float64), r)
         # float32 rounding of t* (values up to about 40 here) is below 1e-5 relative; a wrong constant is off by 1/4 or more
         if not np.allclose(value, t + 1, rtol=1e-4, atol=1e-4):
