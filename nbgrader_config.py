@@ -1,4 +1,4 @@
-"""nbgrader settings for the course.  Every value here is chosen on purpose; see README "Grading"."""
+"""nbgrader settings for the course.  Every value here is chosen on purpose; see docs/grader.md."""
 import os
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
@@ -55,7 +55,7 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 50
 
-# The grader decides every test cell (nde_grader/execute.py; README, "What the grader
+# The grader decides every test cell (nde_grader/execute.py; docs/grader.md, "What the grader
 # guarantees"): GradingExecute runs each notebook in the grading sandbox, in a scratch
 # folder holding only the student's notebooks, runs the hidden checks from outside the
 # kernel and records each test cell's verdict (the visible asserts' reply, the hidden

@@ -844,7 +844,7 @@ def main(argv=None) -> int:
     parser.add_argument("--compile", action="store_true", help="add torch.compile(net) to the ablation (slow to start)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads for every run (default 1; 0: torch's default, "
-                             f"{DEFAULT_THREADS} here). Small nets on a busy machine: see README")
+                             f"{DEFAULT_THREADS} here). Small nets on a busy machine: see docs/performance.md")
     parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
     parser.add_argument("--keep-notebooks", metavar="DIR", help="write the executed notebooks of [notebooks] to DIR")
     parser.add_argument("--plot", metavar="PATH", help="where [estimators] draws its figure (default: "

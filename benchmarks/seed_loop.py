@@ -17,7 +17,7 @@ that "how much faster is the course's trainer" compares like with like:
   back with ``.item()``.
 
 Two errors of the seed are fixed here, because keeping them would make the
-baseline do less work than a correct trainer (the table at the end of README.md):
+baseline do less work than a correct trainer (the table in docs/errata.md):
 #8 (the seed indexed minibatches with the *epoch* counter, so an epoch reused one
 batch ten times) and #9 (the seed's estimate read notebook globals instead of the
 trainer's own data).  Its mutable default argument (#10) is not copied either.

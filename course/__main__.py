@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade only the students not graded yet or whose files changed; write kept results")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="grade where the sandbox cannot run (not root, not Linux): kernels can then read what "
-                            "the grader's user can, answers included (README, 'What the grader guarantees')")
+                            "the grader's user can, answers included (docs/grader.md)")
     similar = sub.add_parser("similarity", help="compare the answers under submitted/, each pair of students and each "
                              "student with the course's answers, and write a ranked report (no score changes)")
     similar.add_argument("--submitted", default=None, help="the class's folder (default: the course's submitted/)")

@@ -643,7 +643,7 @@ def check_sandbox(course: Path) -> None:
         raise CourseError(
             f"grading kernels cannot be isolated here: {problem}. Run as root on Linux, or pass --no-sandbox "
             "to grade anyway, knowing that every kernel can then read what this user can: the course's answers, "
-            "hidden checks, gradebook and other students' files (README, 'What the grader guarantees')"
+            "hidden checks, gradebook and other students' files (docs/grader.md)"
         )
 
 

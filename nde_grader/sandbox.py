@@ -22,7 +22,7 @@ that user id is killed and the scratch folder removed.
 
 This needs Linux and root (to create namespaces and switch users). ``unavailable()``
 says why a machine cannot do it; ``python -m course grade`` then refuses to start
-unless told ``--no-sandbox`` (README, "What the grader guarantees").
+unless told ``--no-sandbox`` (docs/grader.md).
 """
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ FAKE_LOG = ("[AutogradeApp | WARNING] INJECTED-BY-KERNEL: this line was written 
 @dataclass(frozen=True)
 class Attack:
     route: str
-    """What the attack does, in words (README's threat model has a row for each)."""
+    """What the attack does, in words (the threat model of docs/grader.md has a row for each)."""
     cell: str = ""
     """Code put at the top of each notebook's first answer cell."""
     files: dict = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """Helpers of tests/test_browser.py: a student's JupyterLab, driven by headless Chromium.
 
-The server is started the way the README tells students (``jupyter lab`` from the
+The server is started the way docs/students.md tells students (``jupyter lab`` from the
 course folder, with the course's Python), on a copy of the course folder so that
 running the notebooks changes nothing in the repository.  The browser is Debian's
 Chromium (``scripts/install_system.sh``), driven by Python Playwright.
