@@ -128,9 +128,12 @@ def submitted_answers(path: Path, top: Path, cells: dict) -> tuple[str | None, s
     except Exception as exc:  # noqa: BLE001 (any reason the file is not a notebook is the student's)
         return None, f"{path.name}: not a notebook ({type(exc).__name__}): left out"
     found = []
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell.get("metadata"), dict) else {}
-        if isinstance(meta, dict) and meta.get("grade_id") in cells and cell.get("cell_type") == "code":
+    for cell in nb.get("cells", []) if isinstance(nb.get("cells"), list) else []:
+        if not isinstance(cell, dict) or not isinstance(cell.get("metadata"), dict):
+            continue
+        meta = cell["metadata"].get("nbgrader")
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if isinstance(grade_id, str) and grade_id in cells and cell.get("cell_type") == "code":
             found.append(str(cell.get("source", "")))
     return "\n\n".join(found), ""
 
@@ -162,7 +165,10 @@ def compare(submitted: Path = ROOT / "submitted", course: Path = ROOT) -> tuple[
                 path = submitted / student / ASSIGNMENT / f"{stem}.ipynb"
                 if not path.exists() and not path.is_symlink():
                     continue
-                text, why = submitted_answers(path, submitted, cells)
+                try:
+                    text, why = submitted_answers(path, submitted, cells)
+                except Exception as exc:  # noqa: BLE001 (one student's file never stops the report)
+                    text, why = None, f"{path.name}: could not be read ({type(exc).__name__}): left out"
                 if text is None:
                     problems.append(f"{student}: {why}")
                     continue

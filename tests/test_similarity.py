@@ -1,10 +1,11 @@
 """The similarity report ranks copies first and flags no honest answer.
 
-A class of seven hands in notebooks 03 and 05: three students who wrote their own `Net` and
+A class of eight hands in notebooks 03 and 05: three students who wrote their own `Net` and
 `DVTrainer.step` (tests/similarity/, three different designs each), one who copied the
 first of them verbatim (with a comment that tries to break out of the report's page), one
 who copied the second and renamed every variable and added comments, one who handed in
-the course's own answers, and one whose notebooks are a link and a broken file.
+the course's own answers, one whose notebooks are a link and a broken file, and one who
+copied the third's Net into a notebook with a cell whose grade_id is a list.
 """
 from __future__ import annotations
 
@@ -60,6 +61,11 @@ def klass(tmp_path_factory):
     folder.mkdir(parents=True)
     os.symlink(ROOT / "source" / ASSIGNMENT / "03_network.ipynb", folder / "03_network.ipynb")  # the answers
     (folder / "05_trainer.ipynb").write_text('{"cells": [')
+    odd = _notebook("03_network", net=code["net_c"])  # a grade_id that is no name: read as no answer
+    odd.cells[0].metadata["nbgrader"] = {"grade_id": ["not", "a", "name"]}
+    folder = submitted / "odd_metadata" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(odd, folder / "03_network.ipynb")
     return submitted
 
 
@@ -68,6 +74,7 @@ def test_copies_rank_first_and_honest_answers_are_not_flagged(klass):
     copies = {(nb, first, second) for nb in ("03_network", "05_trainer")
               for first, second in (("copies_a", "honest_a"), ("honest_b", "renames_b"), ("course_copy", COURSE))}
     flagged = {(p.notebook, p.first, p.second) for p in pairs if p.flagged}
+    copies |= {("03_network", "honest_c", "odd_metadata")}  # it handed in honest_c's Net
     assert flagged == copies, f"flagged {sorted(flagged)}, expected the copies {sorted(copies)}"
     top = {(p.notebook, p.first, p.second) for p in pairs[:len(copies)]}
     assert top == copies, "the copies are not the highest-ranked pairs"
@@ -75,15 +82,16 @@ def test_copies_rank_first_and_honest_answers_are_not_flagged(klass):
     assert honest and max(p.score for p in honest) < min(p.score for p in pairs if p.flagged)
     assert any("odd: 03_network.ipynb: not a regular file" in x for x in problems), problems
     assert any("odd: 05_trainer.ipynb: not a notebook" in x for x in problems), problems
+    assert any(p.first == "honest_c" and p.second == "odd_metadata" and p.score == 1.0 for p in pairs)
 
 
 def test_the_report_pages_escape_what_students_wrote(klass, tmp_path, capsys):
     out = tmp_path / "similarity"
     assert main(klass, ROOT, out) == 0
     printed = capsys.readouterr().out
-    assert "6 pairs flagged" in printed and "03_network: copies_a and honest_a" in printed
+    assert "7 pairs flagged" in printed and "03_network: copies_a and honest_a" in printed
     pages = sorted(p.name for p in out.glob("*.html"))
-    assert "index.html" in pages and "03_network__copies_a__honest_a.html" in pages and len(pages) == 7
+    assert "index.html" in pages and "03_network__copies_a__honest_a.html" in pages and len(pages) == 8
     page = (out / "03_network__copies_a__honest_a.html").read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "default-src 'none'" in page  # no script would run even if one got through
