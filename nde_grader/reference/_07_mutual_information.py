@@ -13,6 +13,11 @@ import math
 import torch
 
 
+
+
+from ._04_dv_bound import OptimalCritic
+
+
 # --- notebooks/divergence/07_mutual_information.md, cell shuffle
 def shuffle_reference(Z, generator=None):
     """Samples of P_X x P_Y from pairs of P_XY: the first column kept, the second in a random order."""
