@@ -712,14 +712,11 @@ def similar_answers(course: Path) -> None:
     flags pairs for a person and changes no score; a failure of it is reported, never fatal."""
     from . import similarity
 
-    try:
-        pairs, problems, code = similarity.compare(course / "submitted", course)
-        index = similarity.write_report(pairs, problems, code, course / "similarity")
-    except Exception as exc:  # noqa: BLE001 (the grades are written; the report is extra)
-        print(f"\nthe similarity report could not be made ({type(exc).__name__}: {exc}); the grades stand")
-        return
     print()
-    print(similarity.summary(pairs, problems, index))
+    try:
+        similarity.main(course / "submitted", course)
+    except Exception as exc:  # noqa: BLE001 (the grades are written; the report is extra)
+        print(f"the similarity report could not be made ({type(exc).__name__}: {exc}); the grades stand")
 
 
 def write_ungraded_feedback(course: Path, who: list[str], assignment: str = ASSIGNMENT) -> list[Path]:
