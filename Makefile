@@ -4,7 +4,7 @@ STAMP   := .venv/.installed
 # The environment's tools (jupyter, nbgrader, alembic) without activating it.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: setup grade test regenerate check bundle exchange bench browser clean
+.PHONY: setup grade test test-fast regenerate check bundle exchange bench browser clean
 
 $(STAMP): requirements.txt student/requirements.txt pyproject.toml student/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -30,6 +30,11 @@ test:
 	$(MAKE) --no-print-directory setup; status=$$?; \
 	wait $$browser || status=1; exit $$status
 	$(PY) -m pytest -n 2 --dist loadfile
+
+## the unit tier alone (tests/unit, marked fast): each function of the grading library and
+## the students' library on notebooks made in memory, in seconds; `make test` runs it too
+test-fast: $(STAMP)
+	$(PY) -m pytest -m fast -q
 
 browser:
 	bash scripts/install_system.sh

@@ -44,7 +44,7 @@ from .browser_helpers import (  # browser: a fixture
 # All browser tests share one JupyterLab and one browser, so they belong on one xdist
 # worker: `--dist loadfile` does that today (`--dist loadgroup` with this mark would, but
 # pytest-xdist 3.8 ignores the mark under pytest 9.2: pytest-dev/pytest-xdist#1386).
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 # Code that draws a plot; a notebook with such a cell must show at least one plot.

@@ -73,11 +73,13 @@ def test_catalog_is_large_and_covers_every_notebook():
         assert v.catches <= set(_test_cells(v.notebook)), f"{v.name} names cells that do not exist: {v.catches}"
 
 
+@pytest.mark.slow
 def test_solutions_get_full_marks(trial):
     assert not trial.outcomes["solutions"].problems
     assert trial.cells["solutions"] == {k: (p, p) for k, p in _test_cells().items()}
 
 
+@pytest.mark.slow
 def test_source_notebooks_run_headless_without_errors_or_stderr(trial):
     """The course's answers, run top to bottom by nbgrader (hidden tests included, headless,
     each notebook in a fresh kernel): no error and nothing on stderr. Stderr made only of
@@ -93,10 +95,12 @@ def test_source_notebooks_run_headless_without_errors_or_stderr(trial):
     assert not problems, "errors or stderr (nbgrader scores such a test cell 0):\n" + "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_untouched_release_gets_zero(trial):
     assert trial.cells["untouched"] == {k: (0.0, p) for k, p in _test_cells().items()}
 
 
+@pytest.mark.slow
 def test_wrong_example_loses_exactly_what_it_breaks(trial):
     shipped = ROOT / "submitted"
     for path in notebook_paths("source"):  # its other notebooks are the solutions, graded above
@@ -138,6 +142,7 @@ def test_separately_tested_cells_are_separate():
                 assert v.catches <= cells[v.cell], f"{v.name} changes {v.cell} but names other cells: {v.catches}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", CATALOG, ids=lambda v: v.name)
 def test_variant_is_graded_as_declared(trial, variant):
     student = next(name for name, group in _catalog_students().items() if variant in group)
@@ -188,6 +193,7 @@ def _fresh_students() -> dict:
     return _example_students()
 
 
+@pytest.mark.slow
 def test_kernels_forked_from_the_zygote_grade_as_fresh_ones(trial):
     """The example class (and with NDE_POOL_EQUIVALENCE=all the whole catalog) graded with
     every kernel started from scratch: every cell scores as with kernels forked from the

@@ -1,10 +1,12 @@
 """The release runs top to bottom headless with only its stubs failing.
 
-This is the fallback of tests/test_browser.py::test_release_notebook, which runs the
-same notebooks as a student does, in JupyterLab, and checks this and more: when that
-test can run (Chromium and Playwright are here, as in CI), this one is skipped so that
-the notebooks are not run twice. The source notebooks' headless run is checked on the
-run that grades them (tests/test_grading.py).
+tests/test_browser.py runs the same notebooks as a student does, in JupyterLab, and
+checks this and more. Each test here runs unless this session runs its counterpart
+there (selected, with Chromium and Playwright installed), so that whatever the selection
+(``-m "not browser"``, ``-k``, one file, a machine without Chromium) every release
+notebook is run, and ``make test`` runs none twice (this headless run costs about a
+minute of CPU). The source notebooks' headless run is checked on the run that grades
+them (tests/test_grading.py).
 """
 from __future__ import annotations
 
@@ -19,7 +21,19 @@ from nde_student.warnings_only import warnings_only
 from .browser_helpers import CHROMIUM, EARLIER_MISSING, earlier_missing_problems, with_earlier_missing
 from .conftest import answer_and_test_ids, execute, notebook_paths
 
-BROWSER_TEST_RUNS = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
+pytestmark = pytest.mark.slow
+
+BROWSER_CAN_RUN = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
+
+
+def _skip_if_run_in_the_browser(request, test: str, name: str | None = None) -> None:
+    """Skip when this session runs ``test`` of test_browser.py (for the notebook ``name``)."""
+    if not BROWSER_CAN_RUN:
+        return
+    for item in request.session.items:
+        if item.path.name == "test_browser.py" and getattr(item, "originalname", "") == test and (
+                name is None or getattr(item, "callspec", None) and item.callspec.params.get("name") == name):
+            pytest.skip(f"{item.nodeid} runs it in JupyterLab in this session")
 
 
 def _run_copy(path, tmp_path):
@@ -33,9 +47,9 @@ def _run_copy(path, tmp_path):
     return execute(copy, allow_errors=True)
 
 
-@pytest.mark.skipif(BROWSER_TEST_RUNS, reason="test_browser.py checks the release in JupyterLab")
 @pytest.mark.parametrize("path", notebook_paths("release"), ids=lambda p: p.stem)
-def test_release_fails_only_where_an_answer_is_missing(path, tmp_path):
+def test_release_fails_only_where_an_answer_is_missing(path, tmp_path, request):
+    _skip_if_run_in_the_browser(request, "test_release_notebook", path.name)
     nb = _run_copy(path, tmp_path)
     answers, tests = answer_and_test_ids(nb)
     failed_answers = set()
@@ -58,9 +72,9 @@ def _as_seen(out) -> dict | None:
     return None if out.get("name") == "stderr" and warnings_only(text) else {"error": None, "text": text}
 
 
-@pytest.mark.skipif(BROWSER_TEST_RUNS, reason="test_browser.py checks it in JupyterLab")
-def test_an_earlier_answer_missing_stops_only_the_cells_that_need_it(tmp_path):
+def test_an_earlier_answer_missing_stops_only_the_cells_that_need_it(tmp_path, request):
     """The course's answers of a notebook beside an earlier notebook left unanswered."""
+    _skip_if_run_in_the_browser(request, "test_release_notebook_with_an_earlier_answer_missing")
     nb = execute(with_earlier_missing(tmp_path), allow_errors=True)
     seen = [[o for o in map(_as_seen, getattr(cell, "outputs", [])) if o] for cell in nb.cells]
     problems = earlier_missing_problems(nb.cells, seen)

@@ -24,6 +24,7 @@ from .conftest import notebook_paths
 MARKERS = re.compile(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)")
 
 
+@pytest.mark.slow
 def test_regeneration_leaves_no_diff():
     """A fresh build from the MyST files equals what is committed."""
     from course.build import regenerate
@@ -142,6 +143,7 @@ def _regenerate(course: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "course", "regenerate"], cwd=course, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_regeneration_in_a_copy_changes_nothing(course_copy):
     before = _snapshot(course_copy)
     done = _regenerate(course_copy)
@@ -150,6 +152,7 @@ def test_regeneration_in_a_copy_changes_nothing(course_copy):
     assert _snapshot(course_copy) == before
 
 
+@pytest.mark.slow
 def test_myst_file_that_does_not_parse_stops_everything(course_copy):
     md = sorted((course_copy / "notebooks" / ASSIGNMENT).glob("*.md"))[-1]
     md.write_text(md.read_text().replace("grade_id:", "grade_id: [unclosed", 1))
@@ -160,6 +163,7 @@ def test_myst_file_that_does_not_parse_stops_everything(course_copy):
     assert _snapshot(course_copy) == before, "a failed regeneration must leave every file as it was"
 
 
+@pytest.mark.slow
 def test_notebook_without_its_myst_pair_stops_everything(course_copy):
     orphan = course_copy / "source" / ASSIGNMENT / "99_orphan.ipynb"
     shutil.copy(next((course_copy / "source" / ASSIGNMENT).glob("*.ipynb")), orphan)
@@ -170,6 +174,7 @@ def test_notebook_without_its_myst_pair_stops_everything(course_copy):
     assert _snapshot(course_copy) == before
 
 
+@pytest.mark.slow
 def test_an_edited_myst_file_is_propagated_everywhere(course_copy):
     md = course_copy / "notebooks" / ASSIGNMENT / "02_gradient_descent.md"
     md.write_text(md.read_text().replace("# Gradient descent on a single parameter", "# Gradient descent, edited"))

@@ -52,6 +52,9 @@ BINARY = {".woff", ".woff2", ".eot", ".otf", ".ttf", ".png", ".gif", ".ico", ".j
 FORBIDDEN = {".pyc", ".pyo", ".whl", ".egg", ".zip", ".tar", ".gz", ".db", ".sqlite"}
 SCREENSHOTS = ROOT / "artifacts" / "site"
 
+# every test builds the site with Sphinx, most of them running the release notebooks too
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
@@ -377,6 +380,7 @@ def offline(browser):
         context.close()
 
 
+@pytest.mark.browser
 def test_every_page_reads_offline(site, offline):
     """Every page of the site from disk, network off: images, formulas, links, and each
     notebook's links to JupyterLab and to its file."""
@@ -401,6 +405,7 @@ def test_every_page_reads_offline(site, offline):
     assert len({link["raw"].split("#")[0] for link in cited}) >= 1 and len(cited) >= 3, cited
 
 
+@pytest.mark.browser
 def test_the_checks_find_a_broken_page(site, offline, tmp_path):
     """A missing figure, a formula left raw, a formula that is not TeX and a link to a
     missing anchor, planted in a copy of a page, are each reported."""

@@ -1,0 +1,1 @@
+"""The unit tier: tests of one function or preprocessor at a time (``make test-fast``)."""
