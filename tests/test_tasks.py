@@ -1,4 +1,4 @@
-"""The tasks with known mutual information (nde_student.tasks): each MI checked by a route
+"""The tasks with known mutual information (course.tasks): each MI checked by a route
 that does not use its formula.
 
 - The Gaussian and Student-t pairs: the MI is E[log p(x, y) - log p(x) - log p(y)] under
@@ -33,7 +33,7 @@ from scipy.spatial import cKDTree
 from sklearn.feature_selection import mutual_info_regression
 
 from nde_student import seed_everything
-from nde_student import tasks as T
+from course import tasks as T
 
 SEED = 0
 EULER_GAMMA = 0.5772156649015329

@@ -3,10 +3,8 @@
 Everything here is what a student's environment holds: choosing the device, seeding,
 the one-line "needs your answer" messages, the printed verdict of a comparison over seeds, reading the answers of your earlier
 notebooks (``from_notebook``), reading TensorBoard logs back (``read_scalars``) and the
-self-check (``python -m nde_student validate``), and in ``nde_student.tasks`` pairs (x, y)
-beyond the Gaussian whose mutual information is known exactly, to try an estimator on. It
-holds no answer, no hidden test and no check: those stay with the instructor, in the
-grading library ``nde_grader``.
+self-check (``python -m nde_student validate``). It holds no answer, no hidden test and
+no check: those stay with the instructor, in the grading library ``nde_grader``.
 
 The names below are loaded on first use, so that importing one part (the grader imports
 ``nde_student.warnings_only``) does not import PyTorch and pandas.

@@ -6,14 +6,15 @@ heavy tails, on bounded or skewed margins, or on a dependence that winds around.
 tasks here keep a known MI while changing the shape of the distribution, after
 Czyż, Grabowski, Vogt, Beerenwinkel and Marx (2023), "Beyond Normal: On the Evaluation of
 Mutual Information Estimators", NeurIPS 2023. Everything is written for the course in
-NumPy and the standard library.
+NumPy and the standard library. They stay with the instructor (the bench, the tests), not
+in the students' library: the Gaussian pair's MI is what notebook 01 asks a student to derive.
 
 Each task has ``name``, ``dim_x``, ``dim_y``, its true MI ``mi`` (in nats) and
 ``sample(n, rng)``, which draws ``n`` pairs from a ``numpy.random.Generator`` and returns
 ``x`` of shape ``(n, dim_x)`` and ``y`` of shape ``(n, dim_y)``::
 
     import numpy as np
-    from nde_student.tasks import GaussianPair, StudentTPair, cubic_gaussian, spiral_gaussian
+    from course.tasks import GaussianPair, StudentTPair, cubic_gaussian, spiral_gaussian
 
     task = GaussianPair.from_mi(1.0, d=2)   # the rho that gives 1 nat in 2 dimensions
     x, y = task.sample(5000, np.random.default_rng(0))
