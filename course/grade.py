@@ -20,14 +20,14 @@ most MAX_NOTEBOOK_BYTES each), the files of nbgrader's exchange and images for t
 feedback (limited in size); every other file is left out and named in the report, and a grading kernel sees
 the student's notebooks only (nde_grader/execute.py).
 
-Every kernel runs in the grading sandbox (nde_grader/sandbox.py): a scratch folder with
-only the student's notebooks, a file system without the course's repository, the
-gradebook or other students, a user of its own, no network. The grader decides each test
+Every kernel runs in the grading sandbox (nde_grader/sandbox.py, on bubblewrap): a
+scratch folder with only the student's notebooks, a file system without the course's
+repository, the gradebook or other students, namespaces of its own, no network. The grader decides each test
 cell itself and runs the hidden checks outside the kernel (nde_grader/execute.py); what
 happened to each notebook comes back in its journal (nde_grader/journal.py), never from
 nbgrader's log. Before grading, a sandboxed process checks that it can see none of the
-instructor's files; where the machine cannot give the sandbox (not Linux, not root),
-grading refuses to start unless ``--no-sandbox`` is given.
+instructor's files; where the machine cannot give the sandbox (not Linux, no bubblewrap,
+no user namespaces), grading refuses to start, saying why, unless ``--no-sandbox`` is given.
 
 Timeouts (see also nbgrader_config.py):
   per cell        Execute.timeout = NDE_CELL_TIMEOUT (60 s); the kernel is interrupted,
@@ -312,7 +312,7 @@ def _sanitize(nb, release, name: str, problems: list[str]) -> None:
     for i, cell in enumerate(nb.cells):
         if cell.get("id") in seen:
             cell.id = f"{cell.id}-copy{i}"
-            seen.add(cell.get("id"))
+        seen.add(cell.get("id"))
     expected = _ids(release)
     got = [g for g in dict.fromkeys(reversed(_ids(nb)))][::-1]
     missing = [g for g in expected if g not in got]
@@ -609,7 +609,7 @@ def autograde(course: Path, who: list[str] | None = None, assignment: str = ASSI
 
     names = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
     env = dict(env or {})
-    socket = Zygote.socket() if zygote else None  # one for this process (a Dask worker, a trial)
+    socket = Zygote.socket(sandboxed=sandbox) if zygote else None  # one for this thread (a Dask worker's, a trial's)
     if socket:
         env.setdefault("NDE_ZYGOTE_SOCKET", socket)
     else:
@@ -641,7 +641,7 @@ def check_sandbox(course: Path) -> None:
     problem = self_test([p for p in hidden if p.exists()])
     if problem:
         raise CourseError(
-            f"grading kernels cannot be isolated here: {problem}. Run as root on Linux, or pass --no-sandbox "
+            f"grading kernels cannot be isolated here: {problem}. Fix that, or pass --no-sandbox "
             "to grade anyway, knowing that every kernel can then read what this user can: the course's answers, "
             "hidden checks, gradebook and other students' files (docs/grader.md)"
         )

@@ -4,7 +4,7 @@
 notebook, one JSON file into the folder that ``course/grade.py`` names
 (``--GradingExecute.journal_dir``): the verdict of every test cell, whether the notebook
 ran to its end, ran past its time budget, or lost its kernel (and in which cell). The
-score of a test cell comes from its verdict (``SaveVerdicts`` in ``preprocessors.py``);
+score of a test cell comes from its verdict (``SaveVerdicts`` in ``execute.py``);
 grade.py reads the journal after nbgrader exits, never nbgrader's log, to learn what
 happened. Only the grader writes it: the folder lies outside every sandbox, and no
 kernel holds a descriptor of it.

@@ -39,9 +39,10 @@ class LimitOutputSize(LimitOutput):
 
 
 class DropWarnings(NbGraderPreprocessor):
-    """Remove stderr outputs made only of warnings (``nde_student.warnings_only``): nbgrader
-    scores a test cell with stderr 0, and a warning is not a failure. Other stderr stays,
-    and costs the cell its points, for a person to look at (grade.py names it)."""
+    """Remove stderr outputs made only of warnings (``nde_student.warnings_only``) from what
+    the feedback and formgrader show: a warning is not a failure, and a student should not
+    read it as one. Other stderr stays, for a person to look at (grade.py names it); it
+    costs no points either way (the cell's score is the grader's verdict)."""
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type == "code":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from .warnings_only import NORMALIZE_WARNINGS, warnings_only
+from .warnings_only import NORMALIZE_WARNINGS
 
 TEXT_STUB = "YOUR ANSWER HERE"
 
@@ -27,13 +27,6 @@ def _error(cell) -> str | None:
         if out.output_type == "error":
             value = re.sub(r"\x1b\[[0-9;]*m", "", str(out.get("evalue", ""))).strip().splitlines()
             return f"{out.ename}: {value[0][:150]}" if value else out.ename
-    return None
-
-
-def _stderr(cell) -> str | None:
-    text = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr")
-    if text and not warnings_only(text):
-        return text.strip().splitlines()[0][:150] if text.strip() else "(blank)"
     return None
 
 
@@ -148,7 +141,7 @@ def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[Problem]]:
             elif error:
                 problems.append(Problem("ERROR", answer, f"the answer cell fails: {error}"))
         elif meta.get("grade") and cell.cell_type == "code":
-            error, stderr = _error(cell), _stderr(cell)
+            error = _error(cell)  # a test's result; what it writes (stderr included) costs nothing
             if not error and _hidden_only(cell.source):
                 continue  # nothing visible to check here: its tests are added at grading time
             if unanswered or (missing and error and error.startswith("NotImplementedError")):
@@ -157,8 +150,6 @@ def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[Problem]]:
             where = f"{answer or exercise or meta.get('grade_id', '?')}" + (f" ({rule})" if rule else "")
             if error:
                 problems.append(Problem("FAIL", where, error))
-            elif stderr:
-                problems.append(Problem("FAIL", where, f"writes to stderr, which scores 0: {stderr}"))
             else:
                 passed += 1
         elif cell.cell_type == "code":

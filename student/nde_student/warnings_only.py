@@ -1,8 +1,10 @@
 """Tell stderr made only of warnings from stderr that reports a problem.
 
-nbgrader scores a test cell that writes to stderr as 0. A warning is not a failure: the
-grader drops stderr made only of warnings before scores are read, and the self-check
-does not count it. Two kinds of warning text reach stderr:
+A plain nbgrader scores a test cell that writes to stderr as 0. The course's grader
+scores each test cell from its own verdict, so stderr costs no points there; it still
+drops stderr made only of warnings from what is shown (a library's warning is not a
+failure, and a student should not read it as one), and names other stderr for a person
+to look at. Two kinds of warning text reach stderr:
 
 - Python's warnings (``warnings.warn``, and PyTorch's C++ warnings, which PyTorch turns
   into Python warnings), written by ``warnings.formatwarning`` as a header line

@@ -144,8 +144,6 @@ def test_a_copied_cell_is_graded_once():
     assert "nbgrader" not in nb.cells[2].metadata and nb.cells[3].metadata["nbgrader"]["grade_id"] == "loss_values"
 
 
-@pytest.mark.xfail(strict=True, reason="_sanitize adds an id to `seen` only when it was seen already, so it never "
-                   "renames a repeated id; a notebook read from disk has them renamed by nbformat before")
 def test_repeated_cell_ids_are_made_unique():
     nb = release()
     nb.cells.insert(1, nbformat.from_dict(nb.cells[0]))  # a teaching cell copied, with its id

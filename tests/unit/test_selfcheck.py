@@ -80,14 +80,13 @@ def test_failures_are_named_by_exercise_and_rule():
         answer("def broken(:", "other", error("SyntaxError", "invalid syntax")),
     ])
     passed, problems = summarize(nb)
-    assert passed == 0
+    assert passed == 1  # the test that only writes to stderr passes: the grader scores its result, not its output
     assert [str(p) for p in problems] == [
         "FAIL     Exercise 4, `DV`, `Helper` (The value is the DV bound): AssertionError: expected 3",
-        "FAIL     Exercise 4, `DV`, `Helper` (Stable): writes to stderr, which scores 0: Traceback: bad",
         "ERROR    the cell \"plot(DV)\": NameError: name 'plot' is not defined",
         "ERROR    Exercise 4: the answer cell fails: SyntaxError: invalid syntax",
     ]
-    assert verdict("04.ipynb", passed, problems).endswith("0 visible tests passed, 4 failed, 0 answers missing")
+    assert verdict("04.ipynb", passed, problems).endswith("1 visible tests passed, 3 failed, 0 answers missing")
 
 
 @pytest.mark.parametrize("source, hidden_only", [
@@ -107,7 +106,7 @@ def test_the_helpers_that_name_things():
     assert selfcheck._names("def (") == []
     assert selfcheck._docstring('"""First line.\nSecond."""') == "First line"
     cell = new_code_cell("", outputs=[new_output("stream", name="stderr", text="")])
-    assert selfcheck._stderr(cell) is None and selfcheck._error(cell) is None
+    assert selfcheck._error(cell) is None
 
 
 def test_main_without_notebooks_prints_its_usage(capsys):
