@@ -14,6 +14,8 @@ $(STAMP): requirements.txt student/requirements.txt pyproject.toml student/pypro
 	# compile again in every process (pip, like compileall, ignores a file that fails)
 	$(PY) -m pip install --quiet --no-compile -r requirements.txt
 	$(PY) -m compileall -q -j 0 .venv/lib > /dev/null || true
+	# the grading sandbox: Debian's bubblewrap where it is missing (with root or sudo)
+	bash scripts/install_system.sh --sandbox
 	touch $(STAMP)
 
 setup: $(STAMP)

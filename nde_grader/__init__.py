@@ -11,7 +11,8 @@ the bundle for it), and none of it is visible to a grading kernel:
                  the student's code on the check's inputs and send back what it returned,
                  never an answer or an expected value;
 - ``execute``    nbgrader's Execute preprocessor for grading: every kernel in a sandbox
-                 (``sandbox.py``, ``sandbox_exec.py``), hidden checks across the boundary,
+                 (``sandbox.py``, on bubblewrap; kernels forked by ``zygote.py``, for
+                 which ``zygote_client.py`` stands in), hidden checks across the boundary,
                  and the grader's own verdict of every test cell (``SaveVerdicts`` scores
                  from it, never from the cell's outputs);
 - ``journal``    what the executor reports of each notebook to course/grade.py;

@@ -17,7 +17,7 @@ For each notebook ``GradingExecute``:
    grader's own: it passes when the kernel's reply to its visible asserts says "ok" and
    every hidden check passed; the outputs the kernel produced never decide (they are
    kept for the feedback, with the reason of a failure added). ``SaveVerdicts``
-   (``preprocessors.py``) scores each test cell from its verdict;
+   (below) scores each test cell from its verdict;
 4. keeps the notebook's time budget itself: no cell, visible or hidden, may run past it;
    past it the notebook stops, and the test cells not run score 0;
 5. writes the journal (``journal.py``: verdicts, how the notebook ended, the cell a dead
@@ -86,7 +86,8 @@ class SandboxKernelManager(AsyncKernelManager):
 
 
 class GradingExecute(Execute):
-    sandbox = Bool(True, help="Run every grading kernel in the grading sandbox (needs Linux and root).").tag(config=True)
+    sandbox = Bool(True, help="Run every grading kernel in the grading sandbox (needs Linux and bubblewrap)."
+                   ).tag(config=True)
     scratch_dir = Unicode("", help="Where the kernels' scratch folders go (default: the system's temporary folder).").tag(
         config=True)
     zygote = Bool(True, help="Fork kernels from a process that has imported the heavy modules once "
@@ -101,8 +102,8 @@ class GradingExecute(Execute):
     def create_kernel_manager(self):
         if not self.kernel_name:
             self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or "python3"
-        zygote = Zygote.socket() if self.zygote else None
-        self.km = SandboxKernelManager(self._box, self.sandbox, zygote, kernel_name=self.kernel_name, config=self.config)
+        self.km = SandboxKernelManager(self._box, self.sandbox, self._zygote, kernel_name=self.kernel_name,
+                                       config=self.config)
         return self.km
 
     async def async_start_new_kernel(self, **kwargs):
@@ -141,7 +142,9 @@ class GradingExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_budget
         self._journal = Journal(notebook or "notebook")
         self._running, self._reply, self._output_bytes, self._output_cut = "", None, 0, False
-        self._box = Sandbox(parent=self.scratch_dir or None, hide=[str(Path(CourseDirectory(parent=self).root).resolve())])
+        self._zygote = Zygote.socket(sandboxed=self.sandbox) if self.zygote else None
+        self._box = Sandbox(parent=self.scratch_dir or None, hide=[str(Path(CourseDirectory(parent=self).root).resolve())],
+                            zygote=self._zygote)
         self._harness_loaded: set[str] = set()
         start = time.monotonic()
         self._write_journal()

@@ -1,8 +1,8 @@
-"""The grading sandbox: every grading kernel in a file system of its own, as a user of its own.
+"""The grading sandbox: every grading kernel in bubblewrap, in a file system of its own.
 
-``Sandbox`` prepares one kernel's scratch folder and the command that starts the kernel
-inside the sandbox (``sandbox_exec.py`` does the work, as root, then becomes the kernel).
-What the kernel sees:
+Bubblewrap (``bwrap``, Debian's ``bubblewrap``: the sandbox Flatpak uses) builds the
+sandbox; this module says what goes in it. It works for root and for normal users alike,
+wherever the kernel lets a user create namespaces. What a kernel sees:
 
 - read-only: the system's programs and libraries (/usr, /bin, /lib*, /sbin, /etc, /sys),
   the Python installation, the course's environment and the students' library;
@@ -13,24 +13,38 @@ What the kernel sees:
 - nothing else: not the course repository (answers, checks, source notebooks), not the
   gradebook, not other students' files, not /root or /home, no network.
 
-It runs as a user id of its own (no name, no groups; unique among the live grading
-processes of the machine by construction, see ``_next_uid``), with no way to gain
-privileges, and with limits on memory, file size and processes; its environment holds
-only what a kernel needs (``Sandbox.env``), and its output goes to a file of its own
-(``Sandbox.output_file``), never to the grader's log. After the kernel, every process of
-that user id is killed and the scratch folder removed.
+It runs in new user, mount, PID, network, IPC and host-name namespaces (``--unshare-all``),
+with none of the grader's descriptors, an environment that holds only what a kernel needs
+(``kernel_env``), no capabilities and no way to gain privileges, limits on memory, file
+size and processes (``limits``), and dies with the grader. When the grader runs as root,
+the sandbox runs as a user id of its own (``_next_uid``; util-linux's ``setpriv`` drops
+root inside, once bubblewrap has built the file system); for a normal user it runs as
+that user, in a user namespace of its own, and reaches nothing outside the sandbox's file
+system and PID namespace.
 
-This needs Linux and root (to create namespaces and switch users). ``unavailable()``
-says why a machine cannot do it; ``python -m course grade`` then refuses to start
-unless told ``--no-sandbox`` (docs/grader.md).
+Two ways to start a kernel:
+
+- ``Sandbox.command``: one bubblewrap per kernel (``NDE_ZYGOTE=0``, the grader's
+  self-check, the bundle's test);
+- ``Zygote``: one bubblewrap per grading thread, holding ``zygote.py``, which has
+  imported the heavy modules once and forks a kernel per notebook, one at a time; each
+  kernel gets a scratch folder and home of its own (``Sandbox(zygote=...)``), and before
+  the next one starts the zygote kills whatever the last one left running and empties
+  /tmp and /dev/shm.
+
+``unavailable()`` says why a machine cannot do this; ``python -m course grade`` then
+refuses to start unless told ``--no-sandbox`` (docs/grader.md).
 """
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import json
 import os
 import shutil
+import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -38,21 +52,26 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-EXEC = Path(__file__).with_name("sandbox_exec.py")
 REPOSITORY = Path(__file__).resolve().parent.parent
 """The course's repository: never shown to a kernel, but for its environment and the students' library."""
 SYSTEM = ["/usr", "/bin", "/lib", "/lib32", "/lib64", "/libx32", "/sbin", "/etc", "/sys"]
 """Read-only in every sandbox: programs, libraries, configuration, devices' descriptions."""
+ZYGOTE = Path(__file__).with_name("zygote.py")
+ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
+ZYGOTE_INSIDE = "/run/nde-zygote.py"
+"""Where the zygote's program is shown inside its sandbox (the file alone, not its package)."""
 
 KEEP_ENV = ("MPLBACKEND", "NDE_HEADLESS", "NBGRADER_EXECUTION", "PYTHONWARNINGS", "OMP_NUM_THREADS",
             "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "TZ", "LANG", "LC_ALL")
-"""The grader's variables a kernel keeps; every other one is left out (``Sandbox.env``)."""
+"""The grader's variables a kernel keeps; every other one is left out (``kernel_env``)."""
 UID_BASE = 1_900_000
-"""Kernels run as user ids UID_BASE + pid * UID_SLOTS + k: high, so that no account of the machine has them."""
+"""Under root, sandboxes run as user ids UID_BASE + pid * UID_SLOTS + k: high, so that no account of the machine has them."""
 UID_SLOTS = 64
-"""Sandboxes one process may hold at once (a grading process holds one per kernel it runs: one at a time)."""
+"""Sandboxes one process may hold at once."""
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 """The largest notebook file a kernel is given."""
+TMP_BYTES, SHM_BYTES = 512 * 2**20, 256 * 2**20
+"""The sizes of a sandbox's /tmp and /dev/shm."""
 
 _counter = itertools.count()
 _lock = threading.Lock()
@@ -68,6 +87,17 @@ def memory_limit() -> int | None:
     return mb * 2**20
 
 
+def limits() -> dict[str, int]:
+    """A kernel's resource limits, {name: value} for resource.RLIMIT_<NAME>: processes (of
+    the sandbox's own user, counted in its own user namespace), file size, no core
+    files, address space (``memory_limit``)."""
+    found = {"nproc": 512, "fsize": 2**30, "core": 0}
+    memory = memory_limit()
+    if memory:
+        found["as"] = memory
+    return found
+
+
 def visible_paths() -> list[str]:
     """What a kernel may read: the system, this Python, the course's environment, the students' library."""
     import nde_student
@@ -79,15 +109,6 @@ def visible_paths() -> list[str]:
     return sorted({p for p in paths if os.path.exists(p)})
 
 
-def unavailable() -> str | None:
-    """Why this machine cannot run sandboxed kernels, or None when it can."""
-    if not sys.platform.startswith("linux"):
-        return f"the grading sandbox needs Linux (this is {sys.platform})"
-    if os.geteuid() != 0:
-        return "the grading sandbox needs root, to create namespaces and run kernels as a user of their own"
-    return None
-
-
 def _next_uid() -> int:
     """A user id that no other live sandbox of this machine has: process ids are unique
     among live processes and below 2**22 (the kernel's PID_MAX_LIMIT), so each process
@@ -97,9 +118,114 @@ def _next_uid() -> int:
         return UID_BASE + os.getpid() * UID_SLOTS + next(_counter) % UID_SLOTS
 
 
-def copy_font_cache(home: Path, uid: int | None = None) -> None:
+def bwrap_args(writable: list[str], visible: list[str] | None = None, hide: list[str] = (),
+               files: dict[str, str] | None = None, cwd: str | None = None, uid: int | None = None,
+               env: dict[str, str] | None = None) -> list[str]:
+    """Bubblewrap's command line, up to and including what drops root: the system and
+    ``visible`` (default: ``visible_paths()``) read-only, ``hide`` covered by an empty
+    folder wherever it lies inside a visible path (with what must stay visible inside it
+    shown again), ``writable`` read-write, ``files`` ({outside: inside}) single files
+    read-only, fresh /proc, /dev, /tmp and /dev/shm, the GPUs' devices, no network;
+    ``env`` the whole environment inside, whatever the caller's.
+
+    A normal user's bubblewrap runs in a user namespace of its own, as that user. Root's
+    builds the same namespaces but the user's (root needs none, and reads what a normal
+    user cannot: a Python installed under /root), then util-linux's setpriv becomes
+    ``uid`` inside (no groups, no capabilities, no new privileges) before the command."""
+    root = os.geteuid() == 0
+    args = [shutil.which("bwrap") or "bwrap"]
+    if root:
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                 "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-all"]
+    args += ["--die-with-parent", "--hostname", "grading", "--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm"]
+    for device in sorted(glob.glob("/dev/nvidia*")):
+        args += ["--dev-bind", device, device]
+    # parents before children, so that a path inside another one is shown on top of it;
+    # /tmp, /dev and /proc are mounted first (a course environment may lie under /tmp)
+    shown = sorted(set(visible if visible is not None else visible_paths()))
+    hidden = [h for h in hide if any(h.startswith(p.rstrip("/") + "/") for p in shown)]
+    bound: set[str] = set()  # folders shown from the machine: what lies inside them exists
+    covered: set[str] = set()  # hidden folders, covered by an empty one: nothing inside them exists
+    made = {"/", "/tmp", "/dev", "/proc", "/dev/shm"}
+
+    def parents(path: str) -> list[str]:
+        """Make the folders above ``path`` that nothing shown provides, open to pass through
+        (bubblewrap would make them 0700, closed to the sandbox's own user)."""
+        found = []
+        for parent in reversed(Path(path).parents):
+            name = str(parent)
+            under = [m for m in bound | covered if name == m or name.startswith(m.rstrip("/") + "/")]
+            if name in made or (under and max(under, key=len) in bound):
+                continue
+            found += ["--perms", "0755", "--dir", name]
+            made.add(name)
+        return found
+
+    steps = [(p, "show") for p in shown] + [(h, "hide") for h in hidden]
+    for path, what in sorted(steps, key=lambda step: (step[0].count("/"), step[1] == "show", step[0])):
+        if what == "hide":
+            if os.path.isdir(path):
+                args += ["--perms", "0555", "--tmpfs", path]
+                made.add(path)
+                covered.add(path)
+        elif os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            args += [*parents(path), "--ro-bind", path, path]
+            bound.add(path)
+    for outside, inside in (files or {}).items():
+        args += [*parents(inside), "--ro-bind", outside, inside]
+    for path in writable:
+        args += [*parents(path), "--bind", path, path]
+        bound.add(path)
+    args += ["--remount-ro", "/"]  # the folders made above too: nothing but the writable ones and /tmp takes a file
+    if cwd:
+        args += ["--chdir", cwd]
+    if env is not None:
+        args.append("--clearenv")
+        for name, value in sorted(env.items()):
+            args += ["--setenv", name, value]
+    args.append("--")
+    if root:
+        if uid is None:
+            raise ValueError("a sandbox started by root needs a user id of its own")
+        args += ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--no-new-privs", "--"]
+    return args
+
+
+@functools.cache
+def unavailable() -> str | None:
+    """Why this machine cannot run sandboxed kernels, or None when it can."""
+    if not sys.platform.startswith("linux"):
+        return f"the grading sandbox needs Linux (this is {sys.platform})"
+    if not shutil.which("bwrap"):
+        return ("the grading sandbox needs bubblewrap (bwrap), which is not installed: `make setup` installs "
+                "Debian's bubblewrap (or: apt-get install bubblewrap)")
+    if os.geteuid() == 0 and not os.path.exists("/usr/bin/setpriv"):
+        return "grading as root needs util-linux's setpriv (/usr/bin/setpriv), to run the sandbox as a user of its own"
+    with tempfile.TemporaryDirectory(prefix="nde-check-") as folder:
+        os.chmod(folder, 0o777)
+        argv = [*bwrap_args([folder], visible=list(SYSTEM), uid=_next_uid()), "/bin/true"]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"bubblewrap could not run: {exc}"
+    if done.returncode:
+        return (f"bubblewrap cannot create the sandbox's namespaces here ({done.stderr.strip()[-300:]}): allow "
+                "unprivileged user namespaces (sysctl user.max_user_namespaces > 0, and where the system has them, "
+                "kernel.unprivileged_userns_clone=1 or an AppArmor profile that lets bwrap use them; in a "
+                "container, a seccomp profile that allows unshare and clone with namespaces)")
+    return None
+
+
+def copy_font_cache(home: Path) -> None:
     """Give a kernel's (or the zygote's) matplotlib the grader's font list, which it would
-    otherwise rebuild (seconds), in ``home``'s matplotlib folder; owned by ``uid``."""
+    otherwise rebuild (seconds), in ``home``'s matplotlib folder."""
     try:
         import matplotlib
 
@@ -110,9 +236,6 @@ def copy_font_cache(home: Path, uid: int | None = None) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in found[-1:]:
         shutil.copyfile(path, target / path.name)
-    if uid is not None and os.geteuid() == 0:
-        for path in (home / ".config", target, *target.iterdir()):
-            os.lchown(path, uid, uid)
 
 
 def kernel_env(home: str) -> dict[str, str]:
@@ -133,39 +256,80 @@ def kernel_env(home: str) -> dict[str, str]:
     return env
 
 
+def _give(uid: int | None, *paths: Path) -> None:
+    """Make ``paths`` (and what is in them) the sandbox user's, when the grader is root."""
+    if uid is None or os.geteuid() != 0:
+        return
+    for top in paths:
+        os.lchown(top, uid, uid)
+        if top.is_dir() and not top.is_symlink():
+            for dirpath, dirnames, filenames in os.walk(top):
+                for name in dirnames + filenames:
+                    os.lchown(os.path.join(dirpath, name), uid, uid)
+
+
+def remove(path: Path) -> None:
+    """Remove a folder a kernel wrote in, whatever it did to its permissions: its folders
+    are opened top down first (one without rights cannot be listed)."""
+    def open_up(folder: str) -> None:
+        try:
+            os.chmod(folder, stat.S_IRWXU)
+            names = os.listdir(folder)
+        except OSError:
+            return
+        for name in names:
+            inside = os.path.join(folder, name)
+            if os.path.isdir(inside) and not os.path.islink(inside):
+                open_up(inside)
+
+    if os.geteuid() != 0 and os.path.isdir(path) and not os.path.islink(path):
+        open_up(str(path))
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass
 class Sandbox:
-    """One kernel's sandbox: its scratch folder and the command that starts it."""
+    """One kernel's sandbox: its scratch folder and home (``box``, the part the kernel
+    sees), its output file and configuration (the grader's, outside it), and how it starts.
+
+    With ``zygote`` (a socket of ``Zygote``), the box lies in the zygote's folder of boxes
+    and the kernel is forked there; without, ``command`` starts a bubblewrap of its own."""
 
     parent: str | None = None
     visible: list[str] | None = None  # what it may read besides its folder (default: visible_paths())
     hide: list[str] = field(default_factory=list)  # never shown, even inside a visible path (the course)
-    uid: int = field(default_factory=_next_uid)
+    zygote: str | None = None
+    uid: int | None = field(default=None)
     base: Path = field(init=False)
+    box: Path = field(init=False)
 
     def __post_init__(self):
         self.base = Path(tempfile.mkdtemp(prefix="nde-k", dir=self.parent))
-        (self.base / "root").mkdir()  # the new root is built on this empty folder
+        self.base.chmod(0o711)  # the sandbox's user may pass through to its box, not list what is here
+        if self.zygote:
+            boxes = Zygote.boxes_of(self.zygote)
+            self.box = Path(tempfile.mkdtemp(prefix="k", dir=boxes))
+            self.uid = boxes.stat().st_uid if os.geteuid() == 0 else None
+        else:
+            self.box = self.base / "box"
+            self.box.mkdir()
+            if self.uid is None and os.geteuid() == 0:
+                self.uid = _next_uid()
         self.work.mkdir()
         (self.work / ".kernel").mkdir()
         self.home.mkdir()
-        self._give(self.work, self.work / ".kernel", self.home)
-
-    def _give(self, *paths: Path) -> None:
-        """Make ``paths`` the kernel's (when the grader can: as root)."""
-        if os.geteuid() == 0:
-            for path in paths:
-                os.lchown(path, self.uid, self.uid)
+        copy_font_cache(self.home)
+        _give(self.uid, self.box)
 
     @property
     def work(self) -> Path:
         """The kernel's working folder: the student's notebooks go here."""
-        return self.base / "work"
+        return self.box / "work"
 
     @property
     def home(self) -> Path:
         """The kernel's home: an empty folder of the grader's, outside the student's files."""
-        return self.base / "home"
+        return self.box / "home"
 
     @property
     def output_file(self) -> Path:
@@ -197,77 +361,94 @@ class Sandbox:
             if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_NOTEBOOK_BYTES:
                 continue
             shutil.copyfile(path, self.work / name)
-            self._give(self.work / name)
+            _give(self.uid, self.work / name)
 
     def env(self) -> dict[str, str]:
         """The kernel's whole environment: the grader's KEEP_ENV, and every folder that
         configures IPython, Jupyter, matplotlib or Python's user site in the kernel's home."""
         return kernel_env(str(self.home))
 
-    def _cache_matplotlib(self) -> None:
-        copy_font_cache(self.home, self.uid)
-
     def command(self, argv: list[str]) -> list[str]:
-        """The command that starts ``argv`` (a kernel) inside this sandbox."""
-        return [sys.executable, "-I", "-S", str(EXEC), self.write_config(), "--", *argv]
+        """The command that starts ``argv`` (a kernel) in a bubblewrap of its own, with
+        ``env()`` as its whole environment, under ``limits()`` (util-linux's prlimit,
+        inside the sandbox)."""
+        _give(self.uid, self.box)  # what the grader put there since (the kernel's connection file) is the kernel's
+        bounds = [f"--{name}={value}" for name, value in limits().items()]
+        hide = sorted({*self.hide, str(REPOSITORY)})
+        return [*bwrap_args([str(self.box)], self.visible, hide, cwd=str(self.work), uid=self.uid, env=self.env()),
+                "/usr/bin/prlimit", *bounds, "--", *argv]
 
     def write_config(self) -> str:
-        """Write the sandbox's configuration for sandbox_exec.py (root-only; it deletes it)."""
-        self._cache_matplotlib()
-        limits = {"nproc": 512, "fsize": 2**30, "core": 0}
-        memory = memory_limit()
-        if memory:
-            limits["as"] = memory
-        config = {
-            "root": str(self.base / "root"), "scratch": str(self.work), "writable": [str(self.home)],
-            "uid": self.uid, "gid": self.uid,
-            "read_only": self.visible if self.visible is not None else visible_paths(), "devices": sorted(glob.glob("/dev/nvidia*")), "env": self.env(),
-            "limits": limits, "hide": sorted({*self.hide, str(REPOSITORY)}),
-        }
-        path = self.base / "sandbox.json"
+        """Write what the zygote needs to start this kernel (its folder, environment and
+        limits), for zygote_client.py, in the grader's part of the sandbox's folder."""
+        _give(self.uid, self.box)  # what the grader put there since (the kernel's connection file) is the kernel's
+        config = {"cwd": str(self.work), "env": self.env(), "limits": limits()}
+        path = self.base / "kernel.json"
         path.write_text(json.dumps(config))
         path.chmod(0o600)
         return str(path)
 
     def close(self) -> None:
-        """Kill whatever the kernel left running, and remove the scratch folder."""
-        kill_user(self.uid)
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
-ZYGOTE = Path(__file__).with_name("zygote.py")
-ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
+        """Remove the scratch folder (the kernel's processes die with its namespace, or the
+        zygote kills them before the next kernel)."""
+        remove(self.box)
+        remove(self.base)
 
 
 class Zygote:
-    """A zygote (zygote.py) of this process: started on first use, stopped with the process.
+    """A sandboxed zygote (zygote.py) for this thread: started on first use, stopped with it.
 
-    ``NDE_ZYGOTE_SOCKET`` names one started elsewhere (by a Dask worker, for all the
-    students it grades); ``NDE_ZYGOTE=0`` turns zygotes off (every kernel then starts
-    from scratch, as in a plain Jupyter)."""
+    Its folder (the grader's) holds the socket that zygote_client.py connects to (outside
+    the sandbox: the zygote accepts on the descriptor it was given) and ``boxes``, the one
+    folder of the machine the zygote's sandbox may write, where each kernel's own box is
+    made. ``NDE_ZYGOTE_SOCKET`` names one started elsewhere (by a Dask worker, for all the
+    students it grades); ``NDE_ZYGOTE=0`` turns zygotes off (every kernel then starts in a
+    bubblewrap of its own). ``sandboxed=False`` (``--no-sandbox``) runs it as the grader."""
 
-    _mine: "Zygote | None" = None
+    _mine = threading.local()
 
-    def __init__(self):
+    def __init__(self, sandboxed: bool = True, hide: list[str] = ()):
         import atexit
         import select
 
-        folder = tempfile.mkdtemp(prefix="nde-zygote-")
-        self.path = os.path.join(folder, "socket")
+        self.folder = Path(tempfile.mkdtemp(prefix="nde-zygote-"))
+        self.folder.chmod(0o711)  # the sandbox's user may pass through to its boxes, not reach the socket
+        self.path = str(self.folder / "socket")
+        self.uid = _next_uid() if sandboxed and os.geteuid() == 0 else None
+        boxes = self.folder / "boxes"
+        home = boxes / "zygote-home"
+        home.mkdir(parents=True)
+        copy_font_cache(home)
+        _give(self.uid, boxes)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        os.chmod(self.path, 0o600)
+        self.listener.listen(64)
+        fd = self.listener.fileno()
         # a kernel forked from the zygote inherits what the zygote was started with (its
         # /proc/self/environ): a kernel's environment, never the grader's
-        home = Path(folder) / "home"
-        copy_font_cache(home)
-        env = kernel_env(str(home))
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", str(ZYGOTE), self.path], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, env=env, cwd=folder, start_new_session=True,
-        )
+        if sandboxed:
+            hidden = sorted({*hide, str(REPOSITORY)})
+            argv = [*bwrap_args([str(boxes)], hide=hidden, files={str(ZYGOTE): ZYGOTE_INSIDE}, cwd=str(home),
+                                uid=self.uid, env=kernel_env(str(home))),
+                    sys.executable, "-I", ZYGOTE_INSIDE, "--sandboxed", str(fd), str(boxes)]
+        else:
+            argv = [sys.executable, "-I", str(ZYGOTE), "--plain", str(fd), str(boxes)]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=kernel_env(str(home)), cwd=str(home),
+                                        pass_fds=[fd], start_new_session=True)
         ready, _, _ = select.select([self.process.stdout], [], [], 180)
         if not ready or self.process.stdout.readline().strip() != b"ready":
+            why = self.process.stderr.read().decode("utf-8", "replace")[-400:] if self.process.poll() is not None else ""
             self.close()
-            raise RuntimeError("the kernel zygote did not start")
+            raise RuntimeError(f"the kernel zygote did not start{': ' + why.strip() if why.strip() else ''}")
+        self.process.stderr.close()
         atexit.register(self.close)
+
+    @staticmethod
+    def boxes_of(path: str) -> Path:
+        """The folder of boxes of the zygote whose socket is ``path``."""
+        return Path(path).parent / "boxes"
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -276,27 +457,26 @@ class Zygote:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-        shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
+        self.listener.close()
+        remove(self.folder)
 
     @classmethod
-    def socket(cls) -> str | None:
-        """The socket of the zygote to use, starting one if needed; None when zygotes are off."""
+    def socket(cls, sandboxed: bool = True) -> str | None:
+        """The socket of the zygote to use, starting one for this thread if needed; None
+        when zygotes are off."""
         if os.environ.get("NDE_ZYGOTE") == "0":
             return None
         given = os.environ.get("NDE_ZYGOTE_SOCKET")
         if given and os.path.exists(given):
             return given
-        with _lock:
-            if cls._mine is None or not cls._mine.alive():
-                cls._mine = Zygote()
-            return cls._mine.path
-
-
-def kill_user(uid: int) -> None:
-    """SIGKILL every process of ``uid`` (a sandboxed kernel's children that outlived it)."""
-    code = f"import os; os.setgroups([]); os.setresgid({uid}, {uid}, {uid}); os.setresuid({uid}, {uid}, {uid}); os.kill(-1, 9)"
-    subprocess.run([sys.executable, "-I", "-S", "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=30)
+        if not hasattr(cls._mine, "zygotes"):
+            cls._mine.zygotes = {}
+        mine = cls._mine.zygotes.get(sandboxed)
+        if mine is None or not mine.alive():
+            if mine is not None:
+                mine.close()
+            cls._mine.zygotes[sandboxed] = mine = Zygote(sandboxed=sandboxed)
+        return mine.path
 
 
 # What a sandboxed process must not be able to do; run by ``self_test``.
@@ -322,8 +502,6 @@ def self_test(hidden: list[Path]) -> str | None:
     why = unavailable()
     if why:
         return why
-    import socket
-
     box = Sandbox()
     listener = socket.socket()
     try:
@@ -331,7 +509,7 @@ def self_test(hidden: list[Path]) -> str | None:
         listener.listen()
         port = listener.getsockname()[1]
         argv = box.command([sys.executable, "-c", _PROBE, str(port), *map(str, hidden)])
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=box.env())
         if done.returncode:
             return f"a sandboxed process could not start: {(done.stderr or done.stdout).strip()[-400:]}"
         found = json.loads(done.stdout.strip().splitlines()[-1])

@@ -1,59 +1,62 @@
 """Pre-warmed grading kernels: a process that imports the heavy modules once and forks a kernel per notebook.
 
-    python -I zygote.py SOCKET            run as root by the grader; prints "ready" when it is
+    python -I zygote.py --sandboxed FD BOXES    inside the grading sandbox (bubblewrap, sandbox.Zygote)
+    python -I zygote.py --plain FD BOXES        without it (python -m course grade --no-sandbox)
 
 Starting a kernel and importing PyTorch, NumPy, pandas, matplotlib and seaborn costs a
 few seconds of CPU, for every notebook graded. The zygote pays it once: it imports them,
-then waits on a Unix socket. For each kernel the grader asks for, it forks; the child
-enters the grading sandbox (``sandbox_exec.enter``: its own file system, user, no
-network), takes the kernel's environment, and runs ipykernel in the state the zygote
-left it, modules already loaded. Each child is one kernel, used for one notebook.
+then accepts requests on the listening Unix socket it was given (descriptor FD; the
+socket's file lies outside the sandbox, where only the grader reaches it). For each
+kernel asked for, it forks; the child takes the kernel's folder, environment and limits
+and runs ipykernel in the state the zygote left it, modules already loaded. It sends the
+child's pidfd back, through which the stand-in (``zygote_client.py``) signals it and
+sees it end. Each child is one kernel, used for one notebook; one runs at a time.
 
-Nothing of the grading library is ever imported here: the zygote loads the sandbox's
-own standard-library code by its path and removes its folder from ``sys.path``, so a
-kernel forked from it holds the libraries a notebook imports and nothing else.
+Inside the sandbox, before each kernel and after it, the zygote kills every other process
+of its sandbox (what the last kernel left running) and empties /tmp and /dev/shm (but
+BOXES, the grader's folder of the kernels' boxes, whose old boxes the grader removes), so that
+nothing of one notebook reaches the next; it is not dumpable, so a kernel cannot trace
+it. Nothing of the grading library is imported here: this file is shown alone in the
+sandbox, and needs only the standard library and what the notebooks import.
 
-The kernel is not the grader's child: ``zygote_client.py`` stands in for it (the grader
-starts that as the kernel's process, as Jupyter expects one), passes signals on, and
-exits with it; when the stand-in dies (killed by the grader), the zygote kills its
-kernel; when the zygote dies, its kernels die too.
+When the stand-in's connection closes (the grader stopped the kernel), the zygote kills
+the kernel; when the zygote dies, its sandbox and every kernel in it die too.
 """
+import ctypes
 import importlib
-import importlib.util
 import json
 import os
+import resource
 import select
+import shutil
 import signal
 import socket
 import sys
+import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 WARM = ("numpy", "torch", "pandas", "matplotlib", "matplotlib.pyplot", "seaborn", "torch.utils.tensorboard",
         "tqdm.auto", "ipykernel.kernelapp", "nde_student")
 """What the course's notebooks import: loaded once, here."""
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
+SCRATCH = ("/tmp", "/dev/shm")
+"""Emptied between kernels (inside the sandbox: they are its own)."""
+
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _sandbox():
-    spec = importlib.util.spec_from_file_location("_nde_sandbox_exec", os.path.join(HERE, "sandbox_exec.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _kernel(sandbox, request: dict) -> None:
-    """In the forked child: become the sandboxed kernel, then run ipykernel. Never returns."""
+def _kernel(request: dict, sandboxed: bool) -> None:
+    """In the forked child: become the kernel, then run ipykernel. Never returns."""
     try:
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        if request.get("config"):
-            config = sandbox.enter(request["config"])
-            env = config["env"]
-        else:
-            env = request.get("env", {})
-            os.chdir(request["cwd"])
+        if sandboxed:
+            _libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # its own processes may read its /proc, as in any kernel
+            for name, value in request.get("limits", {}).items():
+                resource.setrlimit(getattr(resource, f"RLIMIT_{name.upper()}"), (value, value))
+        os.chdir(request["cwd"])
         os.environ.clear()
-        os.environ.update(env)
+        os.environ.update(request.get("env", {}))
         import random
 
         import numpy
@@ -62,6 +65,7 @@ def _kernel(sandbox, request: dict) -> None:
         random.seed()  # the zygote's generator states are every kernel's: start from fresh entropy
         numpy.random.seed()
         torch.seed()
+        env = request.get("env", {})
         if "matplotlib" in sys.modules and env.get("MPLBACKEND"):
             sys.modules["matplotlib"].rcParams["backend"] = env["MPLBACKEND"]  # read at import, in the zygote
         argv = request["argv"]
@@ -81,100 +85,185 @@ def _kernel(sandbox, request: dict) -> None:
     os._exit(0)
 
 
-def _kill_user(uid: int) -> None:
-    """SIGKILL every process of a kernel's own user id, from a child that takes that id."""
-    pid = os.fork()
-    if pid == 0:
+def _others() -> list[int]:
+    """The sandbox's live processes but its init (bubblewrap, pid 1) and this one."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in (1, os.getpid()):
+            continue
         try:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
+            with open(f"/proc/{name}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":  # a zombie is dead already
+                    found.append(int(name))
+        except (OSError, IndexError):
+            pass
+    return found
 
 
-def _reap() -> None:
+def _sweep(keep: str) -> None:
+    """Kill every other process of the sandbox (until none is left: a process may fork
+    while it dies), reap them, and empty /tmp and /dev/shm but the folder of boxes
+    ``keep`` (the grader's, shown inside /tmp where the grader's temporary folder is)."""
+    for _ in range(100):
+        if not _others():
+            break
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process this one may signal: the sandbox's, but its init
+        except ProcessLookupError:
+            pass
+        _reap(block=True)
+        time.sleep(0.01)
+    for top in SCRATCH:
+        _empty(top, keep)
+
+
+def _empty(folder: str, keep: str) -> None:
+    """Remove what ``folder`` holds, but ``keep`` and the folders on the way to it."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if path == keep:
+            continue
+        if keep.startswith(path + "/") and os.path.isdir(path) and not os.path.islink(path):
+            _empty(path, keep)
+        else:
+            _remove(path)
+
+
+def _remove(path: str) -> None:
+    """Remove ``path``, whatever a kernel did to its permissions (its folders opened first)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        _open_up(path)
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _open_up(folder: str) -> None:
+    """Give the owner every right on ``folder`` and the folders inside it, top down (a
+    folder without them cannot be listed, so os.walk alone would not get inside)."""
+    try:
+        os.chmod(folder, 0o700)
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            _open_up(path)
+
+
+def _reap(block: bool = False) -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
 
 
-def serve(path: str) -> None:
-    import ctypes
+def _in_own_sandbox() -> bool:
+    """Whether this process runs in a PID namespace whose init is bubblewrap (the sweep's
+    kill(-1) must never run anywhere else)."""
+    try:
+        with open("/proc/1/comm") as f:
+            return f.read().strip() == "bwrap"
+    except OSError:
+        return False
 
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # the grader dies: so does the zygote
-    sandbox = _sandbox()
-    if HERE in sys.path:
-        sys.path.remove(HERE)
+
+def _read_request(client: socket.socket) -> tuple[dict, list[int]]:
+    line, fds, _, _ = socket.recv_fds(client, 1 << 20, 3)
+    while not line.endswith(b"\n"):
+        chunk = client.recv(1 << 20)
+        if not chunk:
+            break
+        line += chunk
+    return json.loads(line), fds
+
+
+def serve(fd: int, sandboxed: bool, keep: str) -> None:
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader dies: so does the zygote
+    if sandboxed:
+        if not _in_own_sandbox():
+            sys.stderr.write("zygote.py --sandboxed runs only inside the grading sandbox\n")
+            sys.exit(2)
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no kernel may trace it or read its memory
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here in sys.path:
+        sys.path.remove(here)
     for name in WARM:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 (a module the environment lacks is imported by the notebook, or not)
             pass
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    os.chmod(path, 0o600)
-    listener.listen(64)
-    kernels: dict[socket.socket, int] = {}
+    listener = socket.socket(fileno=fd)
+    kernel: tuple[socket.socket, int] | None = None
     signal.signal(signal.SIGCHLD, lambda *_: _reap())  # finished kernels leave no zombie behind
     print("ready", flush=True)
     while True:
         try:
-            readable, _, _ = select.select([listener, *kernels], [], [], 5.0)
+            readable, _, _ = select.select([listener, *([kernel[0]] if kernel else [])], [], [], 5.0)
         except InterruptedError:
             readable = []
         _reap()
-        for conn in readable:
-            if conn is listener:
-                client, _ = listener.accept()
-                try:
-                    line, fds, _, _ = socket.recv_fds(client, 1 << 20, 3)
-                    while not line.endswith(b"\n"):
-                        chunk = client.recv(1 << 20)
-                        if not chunk:
-                            break
-                        line += chunk
-                    request = json.loads(line)
-                except (OSError, ValueError):
-                    client.close()
-                    continue
-                uid = None
-                if request.get("config"):
-                    try:
-                        with open(request["config"]) as f:
-                            uid = json.load(f)["uid"]
-                    except (OSError, ValueError, KeyError):
-                        pass
-                pid = os.fork()
-                if pid == 0:
-                    listener.close()
-                    for other in kernels:
-                        other.close()
-                    client.close()
-                    null = os.open(os.devnull, os.O_RDWR)
-                    for target in range(3):  # the stand-in's stdin, stdout and stderr (never the zygote's)
-                        os.dup2(fds[target] if target < len(fds) else null, target)
-                    os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # nothing else of the zygote's reaches a kernel
-                    _kernel(sandbox, request)
-                for fd in fds:
-                    os.close(fd)
-                client.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-                kernels[client] = (pid, uid)
-            elif not conn.recv(1):  # the stand-in is gone: its kernel goes too, and all it started
-                pid, uid = kernels.pop(conn)
-                conn.close()
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                if uid:
-                    _kill_user(uid)
+        if kernel and kernel[0] in readable and not kernel[0].recv(1):  # the stand-in is gone: the kernel goes too
+            _end(kernel, sandboxed, keep)
+            kernel = None
+        if listener not in readable:
+            continue
+        client, _ = listener.accept()
+        try:
+            request, fds = _read_request(client)
+        except (OSError, ValueError):
+            client.close()
+            continue
+        if kernel:  # one kernel at a time: the sweep before the next one would kill it
+            _end(kernel, sandboxed, keep)
+            kernel = None
+        if sandboxed:
+            _sweep(keep)
+        pid = os.fork()
+        if pid == 0:
+            listener.close()
+            client.close()
+            null = os.open(os.devnull, os.O_RDWR)
+            for target in range(3):  # the stand-in's stdin, stdout and stderr (never the zygote's)
+                os.dup2(fds[target] if target < len(fds) else null, target)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # nothing else of the zygote's reaches a kernel
+            _kernel(request, sandboxed)
+        for received in fds:
+            os.close(received)
+        try:
+            pidfd = os.pidfd_open(pid)
+            socket.send_fds(client, [json.dumps({"pid": pid}).encode() + b"\n"], [pidfd])
+            os.close(pidfd)
+        except OSError:
+            pass
+        kernel = (client, pid)
+
+
+def _end(kernel: tuple[socket.socket, int], sandboxed: bool, keep: str) -> None:
+    """Stop a kernel and everything it started."""
+    conn, pid = kernel
+    conn.close()
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if sandboxed:
+        _sweep(keep)
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    if len(sys.argv) != 4 or sys.argv[1] not in ("--sandboxed", "--plain"):
+        sys.stderr.write("usage: zygote.py (--sandboxed | --plain) FD BOXES\n")
+        sys.exit(2)
+    serve(int(sys.argv[2]), sys.argv[1] == "--sandboxed", os.path.abspath(sys.argv[3]))

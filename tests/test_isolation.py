@@ -108,6 +108,8 @@ def test_a_grading_kernel_gets_the_course_answers_of_earlier_notebooks_only():
 
 
 # --- the sandbox ------------------------------------------------------------------------
+# Run by root here, and by a normal user (test_the_sandbox_holds_for_a_normal_user runs
+# this section again as a user it creates).
 
 needs_sandbox = pytest.mark.skipif(bool(unavailable()), reason=f"no sandbox here: {unavailable()}")
 
@@ -130,11 +132,14 @@ def test_a_sandboxed_process_sees_nothing_of_the_course():
 import importlib.util, json, os, socket
 found = {{"uid": os.getuid(), "groups": os.getgroups(), "mine": open("mine.txt").read(), "cwd": os.getcwd()}}
 found["seen"] = [p for p in {[str(ROOT / 'source'), str(ROOT / 'nde_grader' / 'reference' / '__init__.py'), str(ROOT / 'notebooks'),
-                                str(ROOT / 'submitted'), '/root/.bash_history', str(ROOT / '.git')]!r} if os.path.exists(p)]
+                                str(ROOT / 'submitted'), '/root/.bash_history', str(ROOT / '.git'), '/home']!r} if os.path.exists(p) and os.listdir(p) if os.path.isdir(p)]
 found["repo"] = sorted(os.listdir({str(ROOT)!r})) if os.path.isdir({str(ROOT)!r}) else []
 found["grader"] = importlib.util.find_spec("nde_grader") is not None
 found["student"] = importlib.util.find_spec("nde_student") is not None
-for path in ("/usr/evil", {str(ROOT / 'evil')!r}):
+found["env"] = sorted(os.environ)
+found["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+found["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+for path in ("/usr/evil", {str(ROOT / 'evil')!r}, {str(sys.prefix + '/evil')!r}):
     try:
         open(path, "w")
         found.setdefault("wrote", []).append(path)
@@ -152,37 +157,40 @@ print(json.dumps(found))
         found = json.loads(done.stdout)
     finally:
         box.close()
-    assert found["uid"] != 0 and found["groups"] == []
+    assert found["uid"] != 0 and 0 not in found["groups"]
     assert found["mine"] == "the student's file" and found["cwd"] == str(box.work)
     assert found["seen"] == [], f"the sandbox shows {found['seen']}"
     assert set(found["repo"]) <= {".venv", "student"}, f"the repository's folder shows {found['repo']}"
     assert not found["grader"] and found["student"]
     assert "wrote" not in found and not found["net"]
+    assert set(found["env"]) <= set(box.env()) | {"PWD"}, f"the grader's {set(found['env']) - set(box.env())} reach it"
+    assert found["fds"] == [0, 1, 2, 3], f"descriptors {found['fds']} reach the sandbox"  # 3: the listing itself
+    assert len(found["pids"]) <= 3, f"the sandbox sees processes {found['pids']} (its own PID namespace has 1-3)"
+
+
+def _marked(marker: str) -> list[str]:
+    """The machine's live processes whose command line holds ``marker``."""
+    done = subprocess.run(["ps", "-ww", "-eo", "stat=,args="], capture_output=True, text=True)
+    return [line for line in done.stdout.splitlines() if marker in line and not line.strip().startswith("Z")
+            and "ps -eo" not in line]
 
 
 @needs_sandbox
 def test_a_sandboxed_kernel_leaves_no_process_behind():
     box = Sandbox()
-    code = ("import os, subprocess, sys\n"
-            "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,"
-            " start_new_session=True)\nprint(p.pid)\n")
+    marker = f"left-behind-{box.base.name}"
+    code = ("import subprocess, sys\n"
+            f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}], "
+            "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)\nprint(p.pid)\n")
     try:
         done = _sandboxed(box, code)
         assert done.returncode == 0, done.stderr
-        pid = int(done.stdout.split()[-1])  # the host's pid: the sandbox has no pid namespace of its own
-        assert _alive(box.uid)
     finally:
         box.close()
     deadline = time.monotonic() + 10
-    while _alive(box.uid) and time.monotonic() < deadline:
+    while _marked(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _alive(box.uid), f"process {pid} of the sandbox's user outlived it"
-
-
-def _alive(uid: int) -> bool:
-    """Whether a process of ``uid`` still runs (a zombie, dead and waiting to be reaped, does not)."""
-    done = subprocess.run(["ps", "-o", "stat=", "-u", str(uid)], capture_output=True, text=True)
-    return any(not line.strip().startswith("Z") for line in done.stdout.splitlines() if line.strip())
+    assert not _marked(marker), f"a process of the sandbox outlived it: {_marked(marker)}"
 
 
 @needs_sandbox
@@ -233,28 +241,45 @@ def _stdout(messages: list) -> str:
     return "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
 
 
-@needs_sandbox
-def test_a_kernel_forked_from_the_zygote_is_sandboxed_warm_and_interruptible():
+def _forked_kernel(zygote, box: Sandbox):
+    """A kernel manager whose kernel the zygote forks into ``box``, started and ready."""
     from jupyter_client import KernelManager
 
-    from nde_grader.sandbox import ZYGOTE_CLIENT, Zygote
+    from nde_grader.sandbox import ZYGOTE_CLIENT
 
-    zygote = Zygote()
-    box = Sandbox()
     km = KernelManager(transport="ipc", ip=box.ipc_prefix, connection_file=box.connection_file, kernel_name="python3")
     original = km.format_kernel_cmd
     km.format_kernel_cmd = lambda extra_arguments=None: [sys.executable, "-I", "-S", str(ZYGOTE_CLIENT), zygote.path,
                                                          box.write_config(), "--", *original(extra_arguments)]
+    km.start_kernel(cwd=str(box.work), env=box.env())
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=120)
+    return km, kc
+
+
+@needs_sandbox
+def test_a_kernel_forked_from_the_zygote_is_sandboxed_warm_and_interruptible():
+    from nde_grader.sandbox import Zygote
+
+    zygote = Zygote()
+    box = Sandbox(zygote=zygote.path)
+    marker = f"forked-left-behind-{box.box.name}"
+    km = None
     try:
-        km.start_kernel(cwd=str(box.work))
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=120)
-        reply, messages = _run(kc, "import os, sys, importlib.util\n"
+        km, kc = _forked_kernel(zygote, box)
+        reply, messages = _run(kc, "import os, sys, importlib.util, subprocess\n"
                                    "print(os.getuid(), 'torch' in sys.modules, importlib.util.find_spec('nde_grader'),"
                                    " os.path.exists(%r), os.getcwd())" % str(ROOT / "source"))
         uid, warm, grader, seen, cwd = _stdout(messages).split()
         assert uid != "0" and warm == "True" and grader == "None" and seen == "False" and cwd == str(box.work)
+        reply, _ = _run(kc, f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}], "
+                            "start_new_session=True)")
+        assert reply["content"]["status"] == "ok", reply["content"]
+        deadline = time.monotonic() + 10
+        while not _marked(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _marked(marker)
         msg_id = kc.execute("while True: pass")
         time.sleep(2)
         km.interrupt_kernel()
@@ -265,7 +290,56 @@ def test_a_kernel_forked_from_the_zygote_is_sandboxed_warm_and_interruptible():
         assert msg["content"]["status"] == "error" and msg["content"]["ename"] == "KeyboardInterrupt"
         kc.stop_channels()
     finally:
-        km.shutdown_kernel(now=True)
+        if km is not None:
+            km.shutdown_kernel(now=True)
         box.close()
+    deadline = time.monotonic() + 10
+    while _marked(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    try:
+        assert not _marked(marker), "a process of a kernel forked from the zygote outlived it"
+    finally:
         zygote.close()
-    assert not _alive(box.uid), "a kernel forked from the zygote outlived its sandbox"
+
+
+@needs_sandbox
+def test_nothing_of_one_forked_kernel_reaches_the_next_or_the_zygote():
+    """Kernels forked one after another from one zygote (two students' notebooks, say): the
+    second finds nothing the first left in /tmp, /dev/shm or its home, no process of it,
+    no way to trace or read the zygote, and not the zygote's socket."""
+    from nde_grader.sandbox import Zygote
+
+    zygote = Zygote()
+    try:
+        first, second = Sandbox(zygote=zygote.path), Sandbox(zygote=zygote.path)
+        km, kc = _forked_kernel(zygote, first)
+        _run(kc, "import os, subprocess, sys\n"
+                 "open('/tmp/planted.py', 'w').write('x = 1')\nopen('/dev/shm/planted', 'w').write('x')\n"
+                 "open(os.path.join(os.environ['HOME'], 'planted'), 'w').write('x')\n"
+                 "os.makedirs('/tmp/locked/inner')\nos.chmod('/tmp/locked', 0)\n"
+                 "subprocess.Popen(['sleep', '600'], start_new_session=True)")
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        first.close()
+        km, kc = _forked_kernel(zygote, second)
+        _, messages = _run(kc, "import json, os, ctypes\n"
+                               "found = {'tmp': os.listdir('/tmp'), 'shm': os.listdir('/dev/shm'), 'home': os.listdir(os.environ['HOME']),"
+                               " 'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), 'zygote': os.getppid(),"
+                               " 'socket': os.path.exists(%r), 'first': os.path.exists(%r)}\n"
+                               "for what in ('environ', 'mem'):\n"
+                               "    try:\n        open(f'/proc/{os.getppid()}/{what}', 'rb').read(1)\n        found[what] = True\n"
+                               "    except OSError:\n        found[what] = False\n"
+                               "PTRACE_ATTACH = 16\nfound['trace'] = ctypes.CDLL(None).ptrace(PTRACE_ATTACH, os.getppid(), 0, 0) == 0\n"
+                               "print(json.dumps(found))" % (zygote.path, str(first.box)))
+        found = json.loads(_stdout(messages))
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        second.close()
+    finally:
+        zygote.close()
+    boxes = str(Zygote.boxes_of(zygote.path))
+    assert all(boxes.startswith(f"/tmp/{name}") for name in found["tmp"]), f"/tmp holds {found['tmp']}"
+    assert found["shm"] == [] and "planted" not in found["home"], found
+    assert not found["socket"] and not found["first"]
+    assert not found["environ"] and not found["mem"] and not found["trace"], found
+    assert set(found["pids"]) <= {1, found["zygote"], max(found["pids"])}, f"processes {found['pids']} remain"
