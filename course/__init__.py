@@ -13,8 +13,6 @@ ASSIGNMENT = "divergence"
 NOTEBOOKS = ROOT / "notebooks"
 SOURCE = ROOT / "source"
 RELEASE = ROOT / "release"
-SUBMITTED = ROOT / "submitted"
-REFERENCE = ROOT / "nde_grader" / "reference"
 
 
 class CourseError(Exception):
