@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from nbgrader.utils import compute_checksum
+from nbgrader.utils import compute_checksum, is_grade, is_solution
 
 from nde_grader.exports import ExportError, reference_package
 from nde_grader.hidden import checks_in
@@ -78,14 +78,13 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
         if grade_id:
             seen.add(grade_id)
         if cell.cell_type == "code":
-            meta = cell.metadata.get("nbgrader", {})
             try:
                 names = checks_in(cell.source) or []
                 for name in names:
                     check_exists(name)
             except ValueError as exc:
                 raise CourseError(f"{md.relative_to(ROOT)}, cell {grade_id or index}: hidden tests: {exc}") from exc
-            if meta.get("grade") and not meta.get("solution") and not names:
+            if is_grade(cell) and not is_solution(cell) and not names:
                 # the kernel decides visible asserts, and a student's kernel can make any of them pass
                 raise CourseError(f"{md.relative_to(ROOT)}, test cell {grade_id}: no hidden check; every test cell names "
                                   "at least one check(\"module.name\") that the grader runs itself (CONTRIBUTING.md)")
@@ -166,11 +165,10 @@ def build(stage: Path) -> None:
         # No jupytext metadata: a student's copy must never be paired with a MyST file.
         nb.metadata.pop("jupytext", None)
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            line = passed_line(cell.source) if meta.get("grade") and not meta.get("solution") else None
+            line = passed_line(cell.source) if is_grade(cell) and not is_solution(cell) else None
             if line:
                 cell.source = f"{cell.source.rstrip()}\n{line}"
-                meta["checksum"] = compute_checksum(cell)  # nbgrader's Validate compares it
+                cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)  # nbgrader's Validate compares it
         write_notebook(nb, release_nb)
     (stage / "gradebook.db").unlink()
     (stage / "nbgrader_config.py").unlink()

@@ -92,11 +92,9 @@ def load_catalog() -> list[Variant]:
 
 
 def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    return {
-        c.metadata["nbgrader"]["grade_id"]: c
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("solution")
-    }
+    from nbgrader.utils import is_solution  # importing nbgrader takes seconds: only when needed
+
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if is_solution(c)}
 
 
 def _names(source: str, names: set[str]) -> bool:
@@ -107,16 +105,17 @@ def cells_that_use(source_nb: nbformat.NotebookNode) -> dict[str, set[str]]:
     """Answer cell -> the autograded test cells that use it: their code (hidden tests
     included) names a function or class that the answer cell defines, or one defined by
     another answer cell whose code names it (``descend`` calls ``L``)."""
+    from nbgrader.utils import is_grade, is_solution
+
     answers = {gid: c for gid, c in _answer_cells(source_nb).items() if c.cell_type == "code"}
     defined = {gid: set(re.findall(r"^(?:def|class)\s+(\w+)", c.source, re.M)) for gid, c in answers.items()}
     users = {gid: {other for other, c in answers.items() if _names(c.source, names)} for gid, names in defined.items()}
     out: dict[str, set[str]] = {gid: set() for gid in defined}
     for c in source_nb.cells:
-        meta = c.metadata.get("nbgrader", {})
-        if c.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+        if c.cell_type == "code" and is_grade(c) and not is_solution(c):
             for gid in defined:
                 if any(_names(c.source, defined[user]) for user in users[gid]):
-                    out[gid].add(meta["grade_id"])
+                    out[gid].add(c.metadata["nbgrader"]["grade_id"])
     return out
 
 

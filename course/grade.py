@@ -191,10 +191,10 @@ def problems_in(log: str) -> list[str]:
 
 
 def _ids(nb) -> list[str]:
+    from nbgrader.utils import is_grade, is_locked, is_solution  # importing nbgrader takes seconds: only when needed
+
     return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id") and (
-                c.metadata["nbgrader"].get("grade") or c.metadata["nbgrader"].get("solution")
-                or c.metadata["nbgrader"].get("locked"))]
+            if c.metadata.get("nbgrader", {}).get("grade_id") and (is_grade(c) or is_solution(c) or is_locked(c))]
 
 
 def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
@@ -405,17 +405,18 @@ def _cell_errors(path: Path, journal: Journal | None) -> list[str]:
     """Why the answer and test cells of an autograded notebook failed, one line per reason:
     a test cell's from the grader's verdict (the journal), an answer cell's from its error;
     and the graded cells that wrote to stderr (which costs nothing), for a person to look at."""
+    from nbgrader.utils import is_grade, is_solution
+
     if not path.exists():
         return []
     nb = nbformat.read(path, as_version=4)
     verdicts = journal.verdicts if journal else {}
     reasons: dict[str, list[str]] = {}
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id")
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type != "code" or not gid:
             continue
-        if meta.get("grade") and not meta.get("solution"):
+        if is_grade(cell) and not is_solution(cell):
             verdict = verdicts.get(gid)
             if verdict is None or not verdict.passed:
                 ename, _, value = (verdict.why if verdict else "NoVerdict: the grader did not decide it").partition(": ")
@@ -425,7 +426,7 @@ def _cell_errors(path: Path, journal: Journal | None) -> list[str]:
             if error is not None:
                 reasons.setdefault(_reason(str(error.get("ename", "Error")), str(error.get("evalue", ""))), []).append(gid)
         stderr = "".join(o.text for o in cell.get("outputs", []) if o.output_type == "stream" and o.name == "stderr")
-        if stderr.strip() and meta.get("grade"):
+        if stderr.strip() and is_grade(cell):
             first = printable(stderr.strip().splitlines()[0], 120)
             reasons.setdefault(f"wrote to stderr, not a warning (no points lost; shown in the feedback): {first}",
                                []).append(gid)
@@ -435,13 +436,15 @@ def _cell_errors(path: Path, journal: Journal | None) -> list[str]:
 def _review(path: Path) -> list[str]:
     """Answer cells that reach for the course's answers (imports of the instructor's
     packages, files, loaded modules, the kernel's history or hooks): named for a person."""
+    from nbgrader.utils import is_solution
+
     if not path.exists():
         return []
     nb = nbformat.read(path, as_version=4)
     out = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution"):
+        if cell.cell_type == "code" and is_solution(cell):
             found = suspicious(cell.source)
             if found:
                 out.append(f"{path.stem}: review {meta.get('grade_id')}: the answer {'; '.join(found)}")
@@ -498,12 +501,14 @@ def _zero_unscored(course: Path, student: str, assignment: str, name: str) -> li
 
 def _take_out(nb, cell_id: str) -> str | None:
     """Make the cell ``cell_id`` harmless; return its grade id (or a description)."""
+    from nbgrader.utils import is_grade
+
     for i, cell in enumerate(nb.cells):
         if cell.get("id") != cell_id:
             continue
         meta = cell.metadata.get("nbgrader", {})
         gid = meta.get("grade_id") or f"cell {i + 1}"
-        if meta.get("locked") or meta.get("grade"):
+        if meta.get("locked") or is_grade(cell):
             del nb.cells[i]  # nbgrader would restore a locked cell's source; it scores 0 instead
         else:
             cell.source = 'raise RuntimeError("this cell stopped the Python kernel while grading, so it was not run")\n'

@@ -78,14 +78,16 @@ def answer_cells(stem: str, course: Path = ROOT) -> dict[str, tuple[str, str]]:
     """The answer cells of a notebook worth comparing: grade_id -> (the course's answer, the code
     given to students in the release), for the autograded answer cells whose answer (the
     solution block alone) has at least MIN_TOKENS tokens."""
+    from nbgrader.utils import is_grade, is_solution  # importing nbgrader takes seconds: only when needed
+
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
     given = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
-             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")}
+             if c.cell_type == "code" and is_solution(c)}
     out = {}
     for cell in source.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
+        if cell.cell_type != "code" or not is_solution(cell) or is_grade(cell):
             continue
         parts = SOLUTION.split(cell.source)
         block = "".join(parts[i + 1] for i in range(1, len(parts) - 1, 2) if parts[i] == "BEGIN")

@@ -136,8 +136,9 @@ def notebook_list(paths: dict[str, Path]) -> str:
 def teaching_outputs(cell: nbformat.NotebookNode) -> list | None:
     """The outputs the site shows of a cell of a release notebook that ran, or None: only a
     teaching cell's, only when it ran to the end without waiting for an answer."""
-    meta = cell.metadata.get("nbgrader", {})
-    if cell.cell_type != "code" or meta.get("solution") or meta.get("grade") or not cell.source.startswith(TEACHING):
+    from nbgrader.utils import is_grade, is_solution  # importing nbgrader takes seconds: only when needed
+
+    if cell.cell_type != "code" or is_solution(cell) or is_grade(cell) or not cell.source.startswith(TEACHING):
         return None
     shown = []
     for out in cell.outputs:

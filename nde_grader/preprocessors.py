@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from nbgrader.preprocessors import LimitOutput, NbGraderPreprocessor
+from nbgrader.utils import is_grade
 from traitlets import List
 
 from nde_student.warnings_only import warnings_only
@@ -61,7 +62,7 @@ class HideHiddenTests(NbGraderPreprocessor):
     student."""
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+        if cell.cell_type == "code" and is_grade(cell):
             if "### BEGIN HIDDEN TESTS" in cell.source:
                 cell.source = _HIDDEN.sub("# (hidden tests ran here)\n", cell.source)
             for output in cell.get("outputs", []):
@@ -120,9 +121,9 @@ class FeedbackMarks(NbGraderPreprocessor):
                   "mathjax_config": MATHJAX_FONTS}
         with Gradebook(info["db_url"]) as gb:
             for cell in nb.cells:
-                meta = cell.metadata.get("nbgrader", {})
-                if not meta.get("grade"):
+                if not is_grade(cell):
                     continue
+                meta = cell.metadata["nbgrader"]
                 try:
                     grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
                 except MissingEntry:

@@ -26,11 +26,11 @@ from course.trial import batch, run_trial  # noqa: E402
 def test_cells(notebook: str) -> tuple[dict[str, float], dict[str, set[str]]]:
     """grade_id -> points of the notebook's autograded test cells, and answer cell -> the test cells using it."""
     import nbformat
+    from nbgrader.utils import is_grade, is_solution
 
     nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
     points = {c.metadata.nbgrader["grade_id"]: float(c.metadata.nbgrader["points"]) for c in nb.cells
-              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")
-              and c.cell_type == "code"}
+              if is_grade(c) and not is_solution(c) and c.cell_type == "code"}
     return points, cells_that_use(nb)
 
 

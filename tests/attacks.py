@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
 
@@ -282,8 +283,7 @@ def attacked_notebook(attack: Attack, notebook: str) -> nbformat.NotebookNode:
     carries = not attack.notebooks or notebook in attack.notebooks
     first = True
     for index, cell in enumerate(list(nb.cells)):
-        meta = cell.metadata.get("nbgrader", {})
-        if not (cell.cell_type == "code" and meta.get("solution")):
+        if not (cell.cell_type == "code" and is_solution(cell)):
             continue
         if attack.answers == "idle" and carries:
             cell.source = _idle_cell(_names(source[cell.id].source.replace("### BEGIN SOLUTION", "")))
@@ -300,7 +300,7 @@ def attacked_notebook(attack: Attack, notebook: str) -> nbformat.NotebookNode:
 def _forge_metadata(nb) -> None:
     nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "x", "language": "python"}
     nb.metadata["nde_verdicts"] = {"*": {"passed": True}}
-    tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    tests = [c for c in nb.cells if is_grade(c) and c.cell_type == "code"]
     for cell in tests:
         cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "'all tests passed'"},
                                                execution_count=1)]

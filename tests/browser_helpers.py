@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
 
@@ -90,7 +91,7 @@ def earlier_missing_problems(cells, seen: list[list[dict]]) -> list[str]:
     missing, problems, failed, stopped = EARLIER_MISSING[2], [], 0, 0
     for i, (cell, outputs) in enumerate(zip(cells, seen)):
         meta = cell.metadata.get("nbgrader", {})
-        test = cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+        test = cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
         where = f"cell {i} ({meta.get('grade_id', cell.get('id'))})"
         lines = [line for o in outputs for line in o["text"].splitlines() if line.strip()]
         errors = [o["error"] for o in outputs if o["error"]]

@@ -60,12 +60,13 @@ def distinctive(line: str) -> bool:
 
 
 def answer_and_test_ids(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
+    from nbgrader.utils import is_grade, is_solution  # importing nbgrader takes seconds: only when needed
+
     answers, tests = set(), set()
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
+        if is_solution(cell):
             answers.add(cell.id)
-        elif meta.get("grade"):
+        elif is_grade(cell):
             tests.add(cell.id)
     return answers, tests
 

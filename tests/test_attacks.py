@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import determine_grade, is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT, grade
 from course.trial import run_trial
@@ -101,8 +102,7 @@ def graded():
 def _test_cells(notebook: str) -> dict[str, float]:
     nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
-            and c.cell_type == "code"}
+            if is_grade(c) and not is_solution(c) and c.cell_type == "code"}
 
 
 def _outputs_text(nb) -> str:
@@ -272,7 +272,6 @@ def _stock_points(folder: Path, notebook: str) -> float:
     folder as its home and working folder, the release's visible tests) and score its test
     cells as nbgrader's SaveAutoGrades does, from their outputs."""
     from nbclient import NotebookClient
-    from nbgrader.utils import determine_grade
 
     path = folder / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -284,8 +283,7 @@ def _stock_points(folder: Path, notebook: str) -> float:
     source = {c.id: c for c in nbformat.read(ROOT / "source" / ASSIGNMENT / path.name, as_version=4).cells}
     points = 0.0
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") and cell.id in source:
+        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell) and cell.id in source:
             points += determine_grade(cell)[0] or 0.0
     return points
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade, is_solution
 
 from course import ROOT
 from course.build import PYTHON_VERSION, passed_text
@@ -109,10 +110,9 @@ def _code(nb) -> int:
 
 
 def _role(cell) -> str:
-    meta = cell.metadata.get("nbgrader", {})
-    if meta.get("solution") and cell.cell_type == "code":
+    if is_solution(cell) and cell.cell_type == "code":
         return "answer"
-    if meta.get("grade") and not meta.get("solution"):
+    if is_grade(cell) and not is_solution(cell):
         return "test"
     return "other"
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
 from course import ASSIGNMENT, ROOT
 from course.bundle import write_bundle
@@ -48,9 +49,8 @@ def secret_lines() -> dict[str, str]:
     out: dict[str, str] = {}
     for path in sorted((ROOT / "source" / ASSIGNMENT).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
             blocks = [m.group(2) for m in MARKED.finditer(cell.source)]
-            if meta.get("solution") and cell.cell_type == "markdown":
+            if is_solution(cell) and cell.cell_type == "markdown":
                 blocks.append(cell.source)  # a model answer
             for block in blocks:
                 out.update({line.strip(): f"{path.name}, cell {cell.id}" for line in block.splitlines()

@@ -27,6 +27,7 @@ import shutil
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
 from course.grade import prepare_gradebook
@@ -52,8 +53,7 @@ def cheating_notebook(notebook: str, strategy: str, base: str = "release") -> nb
     source = {c.id: c for c in nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4).cells}
     nb = nbformat.read(ROOT / base / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution"):
+        if cell.cell_type == "code" and is_solution(cell):
             cell.source = cheat_cell(strategy, _defined(source[cell.id].source.replace("### BEGIN SOLUTION", "")))
     return nb
 
@@ -100,8 +100,7 @@ def _writer(strategy: str):
 def _test_cells(notebook: str) -> dict[str, float]:
     nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"]) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
-            and c.cell_type == "code"}
+            if is_grade(c) and not is_solution(c) and c.cell_type == "code"}
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +182,6 @@ def test_the_cheat_works_where_answers_are_in_reach(exposed_course, strategy, no
     nbformat.write(nb, path)
     ran = execute(path, allow_errors=True)
     passed = [c.metadata["nbgrader"]["grade_id"] for c in ran.cells
-              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-              and not c.metadata["nbgrader"].get("solution")
+              if c.cell_type == "code" and is_grade(c) and not is_solution(c)
               and not any(o.output_type == "error" for o in c.outputs)]
     assert passed, f"{strategy} borrows nothing in {notebook} even where the answers are in reach: the cheat is broken"

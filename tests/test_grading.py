@@ -14,6 +14,7 @@ import shutil
 
 import nbformat
 import pytest
+from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
 from course.examples import EXAMPLE_WRONG, cells_that_use, load_catalog
@@ -58,8 +59,8 @@ def _test_cells(notebook: str | None = None) -> dict[str, float]:
         if notebook and path.stem != notebook:
             continue
         for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution"):
+            if is_grade(cell) and not is_solution(cell):
+                meta = cell.metadata["nbgrader"]
                 out[meta["grade_id"]] = float(meta["points"])
     return out
 
@@ -116,7 +117,7 @@ def test_the_wrong_example_loses_the_cell_whose_rule_names_its_mistake():
     cell it loses says so, and no cell whose points it keeps claims to check the reset."""
     nb = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{WRONG.notebook}.ipynb", as_version=4)
     rules = {c.metadata["nbgrader"]["grade_id"]: c.source.splitlines()[0] for c in nb.cells
-             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+             if c.cell_type == "code" and is_grade(c)}
     assert WRONG.catches and all("reset" in rules[gid] for gid in WRONG.catches), rules
     assert not [gid for gid, rule in rules.items() if "reset" in rule and gid not in WRONG.catches], rules
 

@@ -22,6 +22,7 @@ import time
 import nbformat
 import numpy as np
 import pytest
+from nbgrader.utils import is_solution
 
 from course import ASSIGNMENT, ROOT
 from nde_grader.exports import earlier_exports
@@ -100,7 +101,7 @@ def test_a_grading_kernel_gets_the_course_answers_of_earlier_notebooks_only():
         assert sorted(given) == [p.stem for p in notebook_paths("source") if p.stem < path.stem]
         own = set(re.findall(r"^(?:def|class) (\w+)", "".join(
             c.source for c in nbformat.read(path, as_version=4).cells
-            if c.metadata.get("nbgrader", {}).get("solution")), re.M))
+            if is_solution(c)), re.M))
         for code in given.values():
             defined = set(re.findall(r"^(?:def|class) (\w+)", code, re.M))
             assert not own & defined, f"{path.stem}'s kernel would be given its own answers {own & defined}"

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 from jupytext.config import load_jupytext_config
 from jupytext.paired_paths import paired_paths
+from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
 from course.build import markdown_sources, passed_line
@@ -63,14 +64,13 @@ def test_release_has_no_answers_or_hidden_tests_and_keeps_visible_tests(release)
     assert not MARKERS.search(text), "solution or hidden-test markers in the release"
     by_id = {c.id: c for c in student.cells}
     for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
+        if is_solution(cell) and cell.cell_type == "code":
             answer = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S).group(1)
             assert answer.strip() not in by_id[cell.id].source, f"answer of {cell.id} leaked"
             assert "raise NotImplementedError()" in by_id[cell.id].source
-        elif meta.get("solution"):
+        elif is_solution(cell):
             assert by_id[cell.id].source.strip() == "YOUR ANSWER HERE", f"model answer of {cell.id} leaked"
-        elif meta.get("grade"):
+        elif is_grade(cell):
             visible, _, hidden = cell.source.partition("### BEGIN HIDDEN TESTS")
             passed = passed_line(visible)  # the release's one addition: the line printed when they pass
             assert by_id[cell.id].source.strip() == visible.strip() + (f"\n{passed}" if passed else ""), \
@@ -87,7 +87,7 @@ def test_example_submissions_are_the_release_filled_with_answers():
         filled = nbformat.read(ROOT / "submitted" / "solutions" / ASSIGNMENT / release.name, as_version=4)
         untouched = nbformat.read(ROOT / "submitted" / "untouched" / ASSIGNMENT / release.name, as_version=4)
         assert untouched == nbformat.read(release, as_version=4)
-        answers = {c.id: answer_code(c.source) for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+        answers = {c.id: answer_code(c.source) for c in source.cells if is_solution(c)}
         for cell in filled.cells:
             if cell.id in answers:
                 assert cell.source == answers[cell.id]

@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
+from nbgrader.utils import is_solution
 
 from bs4 import BeautifulSoup
 
@@ -119,7 +120,7 @@ def model_answers() -> dict[str, str]:
     out = {}
     for path in sorted((ROOT / "source" / ASSIGNMENT).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution"):
+            if cell.cell_type == "markdown" and is_solution(cell):
                 out.update({line.strip(): f"{path.name}, cell {cell.id}" for line in cell.source.splitlines()
                             if len(_squash(line)) >= 30})
     return out

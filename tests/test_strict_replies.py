@@ -31,6 +31,7 @@ import warnings
 import nbformat
 import numpy as np
 import pytest
+from nbgrader.utils import is_solution
 
 from course import ASSIGNMENT, ROOT
 from nde_grader.exports import answer_code, earlier_exports
@@ -96,8 +97,7 @@ def namespace(stem: str) -> dict:
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     ns = {"__name__": f"strict_replies_{stem}"}
     for cell in code_cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell is code_cells[0] or meta.get("solution") or EXPORT_TAG in cell.metadata.get("tags", []):
+        if cell is code_cells[0] or is_solution(cell) or EXPORT_TAG in cell.metadata.get("tags", []):
             exec(compile(definitions_only(answer_code(cell.source)), f"<{stem}, cell {cell.id}>", "exec"), ns)
     return ns
 
