@@ -59,6 +59,7 @@ import nbformat
 from nde_grader.journal import DONE, KERNEL_DIED, NOTEBOOK_BUDGET_S, RUNNING, STOPPED, Journal
 from nde_grader.review import suspicious
 from nde_grader.sandbox import MAX_NOTEBOOK_BYTES
+from nde_student.cells import strip_colours
 
 from . import ASSIGNMENT, ROOT, CourseError, tool_env
 
@@ -132,7 +133,7 @@ def printable(text: str, limit: int = 300) -> str:
     """One line of ``text`` safe to print in the instructor's terminal and report: control
     characters (escape sequences, carriage returns) shown escaped, at most ``limit`` characters,
     cut after a word where one ends in the last quarter (a limit meant to be rarely reached)."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(text)).replace("\n", " ")
+    text = strip_colours(str(text)).replace("\n", " ")
     text = _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text)
     if len(text) <= limit:
         return text

@@ -29,7 +29,6 @@ kernel then runs as the grader's user and can read whatever that user can.
 """
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from nbgrader.preprocessors import Execute, SaveAutoGrades
 from nbgrader.utils import is_grade, is_solution
 from traitlets import Bool, Integer, Unicode
 
+from nde_student.cells import only_docstring, strip_colours
 from nde_student.warnings_only import NORMALIZE_WARNINGS
 
 from .exports import earlier_exports
@@ -267,7 +267,7 @@ class GradingExecute(Execute):
         cell.source = visible_part(full)
         self._reply = {"status": "ok"}
         try:
-            if _runs_something(cell.source):  # a docstring alone would only echo itself
+            if not only_docstring(cell.source, parse):  # a docstring alone would only echo itself
                 cell = self.execute_cell(cell, index, store_history=True)
             else:
                 cell.outputs = []
@@ -316,19 +316,8 @@ class GradingExecute(Execute):
 
 
 def _first_line(text) -> str:
-    import re
-
-    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(text or "")).strip().splitlines()
+    lines = strip_colours(str(text or "")).strip().splitlines()
     return lines[0][:300] if lines else ""
-
-
-def _runs_something(source: str) -> bool:
-    """False for code made only of a docstring, comments and blank lines."""
-    try:
-        body = parse(source).body
-    except SyntaxError:
-        return True
-    return not all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
 
 
 def _error(ename: str, evalue: str) -> nbformat.NotebookNode:

@@ -7,6 +7,7 @@ from nbgrader.preprocessors import LimitOutput, NbGraderPreprocessor
 from nbgrader.utils import is_grade
 from traitlets import List
 
+from nde_student.cells import docstring_rule
 from nde_student.warnings_only import warnings_only
 
 from .syntax import parse
@@ -53,6 +54,8 @@ class DropWarnings(NbGraderPreprocessor):
 
 
 _HIDDEN = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
+"""Wider than ``nde_grader.hidden.BLOCK``, which grading reads (no line end needed after the
+opening marker): the feedback hides whatever looks like a hidden block."""
 
 
 class HideHiddenTests(NbGraderPreprocessor):
@@ -131,7 +134,7 @@ class FeedbackMarks(NbGraderPreprocessor):
                 pending = awaits_hand(grade)
                 meta["nde_pending"] = pending
                 meta["nde_override"] = grade.auto_score if cell.cell_type == "code" and grade.manual_score is not None else None
-                meta["nde_rule"] = _rule(cell.source) if cell.cell_type == "code" else ""
+                meta["nde_rule"] = docstring_rule(cell.source, parse) if cell.cell_type == "code" else ""
                 if pending:
                     totals["pending"] += 1
                     totals["pending_points"] += grade.max_score
@@ -140,17 +143,6 @@ class FeedbackMarks(NbGraderPreprocessor):
                     totals["auto_max"] += grade.max_score
         resources["nde"] = totals
         return nb, resources
-
-
-def _rule(source: str) -> str:
-    """The first line of a test cell's docstring: the rule it checks."""
-    import ast
-
-    try:
-        doc = ast.get_docstring(parse(source)) or ""
-    except SyntaxError:
-        return ""
-    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
 
 
 from nbconvert.exporters import HTMLExporter  # noqa: E402

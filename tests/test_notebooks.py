@@ -11,11 +11,11 @@ them (tests/test_grading.py).
 from __future__ import annotations
 
 import importlib.util
-import re
 import shutil
 
 import pytest
 
+from nde_student.cells import strip_colours
 from nde_student.warnings_only import warnings_only
 
 from .browser_helpers import CHROMIUM, EARLIER_MISSING, earlier_missing_problems, with_earlier_missing
@@ -67,7 +67,7 @@ def _as_seen(out) -> dict | None:
     """An output as the student reads it: the error's name and its lines, or the text;
     None for stderr made only of warnings."""
     if out.output_type == "error":
-        return {"error": out.ename, "text": re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(out.traceback))}
+        return {"error": out.ename, "text": strip_colours("\n".join(out.traceback))}
     text = out.get("text", "") if out.output_type == "stream" else out.get("data", {}).get("text/plain", "")
     return None if out.get("name") == "stderr" and warnings_only(text) else {"error": None, "text": text}
 

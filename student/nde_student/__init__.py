@@ -7,7 +7,7 @@ self-check (``python -m nde_student validate``). It holds no answer, no hidden t
 no check: those stay with the instructor, in the grading library ``nde_grader``.
 
 The names below are loaded on first use, so that importing one part (the grader imports
-``nde_student.warnings_only``) does not import PyTorch and pandas.
+``nde_student.warnings_only`` and ``nde_student.cells``) does not import PyTorch and pandas.
 """
 import importlib
 

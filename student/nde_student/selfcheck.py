@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from .cells import docstring_rule, only_docstring, strip_colours
 from .warnings_only import NORMALIZE_WARNINGS
 
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -25,18 +26,9 @@ TEXT_STUB = "YOUR ANSWER HERE"
 def _error(cell) -> str | None:
     for out in cell.get("outputs", []):
         if out.output_type == "error":
-            value = re.sub(r"\x1b\[[0-9;]*m", "", str(out.get("evalue", ""))).strip().splitlines()
+            value = strip_colours(str(out.get("evalue", ""))).strip().splitlines()
             return f"{out.ename}: {value[0][:150]}" if value else out.ename
     return None
-
-
-def _hidden_only(source: str) -> bool:
-    """A test cell with nothing but its docstring: the student's copy has no visible test."""
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:
-        return False
-    return all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
 
 
 def run(path: Path, timeout: int | None = None, setup: str = NORMALIZE_WARNINGS,
@@ -80,14 +72,6 @@ def _names(source: str) -> list[str]:
     except SyntaxError:
         return []
     return [n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-
-
-def _docstring(source: str) -> str:
-    try:
-        doc = ast.get_docstring(ast.parse(source)) or ""
-    except SyntaxError:
-        doc = ""
-    return doc.strip().splitlines()[0].rstrip(".") if doc.strip() else ""
 
 
 def _first_line(source: str) -> str:
@@ -142,11 +126,11 @@ def summarize(nb: nbformat.NotebookNode) -> tuple[int, list[Problem]]:
                 problems.append(Problem("ERROR", answer, f"the answer cell fails: {error}"))
         elif meta.get("grade") and cell.cell_type == "code":
             error = _error(cell)  # a test's result; what it writes (stderr included) costs nothing
-            if not error and _hidden_only(cell.source):
+            if not error and only_docstring(cell.source):  # the student's copy has no visible test
                 continue  # nothing visible to check here: its tests are added at grading time
             if unanswered or (missing and error and error.startswith("NotImplementedError")):
                 continue  # the unanswered exercise is reported once, as missing
-            rule = _docstring(cell.source)
+            rule = docstring_rule(cell.source)
             where = f"{answer or exercise or meta.get('grade_id', '?')}" + (f" ({rule})" if rule else "")
             if error:
                 problems.append(Problem("FAIL", where, error))

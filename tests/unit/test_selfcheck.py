@@ -1,7 +1,6 @@
 """nde_student/selfcheck.py: the students' self-check, read from an executed notebook (no kernel here)."""
 from __future__ import annotations
 
-import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from nde_student import selfcheck
@@ -89,22 +88,11 @@ def test_failures_are_named_by_exercise_and_rule():
     assert verdict("04.ipynb", passed, problems).endswith("1 visible tests passed, 3 failed, 0 answers missing")
 
 
-@pytest.mark.parametrize("source, hidden_only", [
-    ('"""Checked when graded."""', True),
-    ('"""Doc."""\n"""Another string."""', True),
-    ('"""Doc."""\nassert True', False),
-    ("def broken(:", False),
-])
-def test_hidden_only(source, hidden_only):
-    assert selfcheck._hidden_only(source) is hidden_only
-
-
 def test_the_helpers_that_name_things():
     assert selfcheck._first_line("\n\n   x = 1\ny = 2") == "x = 1"
     assert selfcheck._first_line("a" * 80) == "a" * 57 + "..."
     assert selfcheck._names("import x\ndef f(): pass\nclass C: pass\ny = 1") == ["f", "C"]
     assert selfcheck._names("def (") == []
-    assert selfcheck._docstring('"""First line.\nSecond."""') == "First line"
     cell = new_code_cell("", outputs=[new_output("stream", name="stderr", text="")])
     assert selfcheck._error(cell) is None
 
