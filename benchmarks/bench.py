@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmarks of the course: trainer speed, estimate accuracy, notebook and grading times.
 
-    python benchmarks/bench.py                 # everything (about 10 minutes on 2 CPU cores)
+    python benchmarks/bench.py                 # everything (about 10 minutes on 2 CPU cores, and the staircase 2.5 hours)
     python benchmarks/bench.py --quick         # a smoke test: fewer repeats and seeds
     python benchmarks/bench.py --only speed accuracy --json /tmp/bench.json
 
@@ -20,6 +20,10 @@ Sections (benchmarks/README.md says what each number means):
   estimators bias and sd of DV, NWJ, InfoNCE and SMILE (notebook 07), each trained the same
              way for rho in 0.5, 0.9, 0.99, 0.999, next to each one's noise floor with the
              optimal critic; plotted (--plot PATH).
+  staircase  the staircase benchmark of MI estimators (benchmarks/staircase.py): MINE, NWJ,
+             InfoNCE, NWJ trained with Jensen-Shannon and SMILE (tau = 1, 5, inf) as I steps
+             2 -> 10 nats, their 14 critics trained together against one by one; writes
+             artifacts/bench/staircase.png and staircase.json.
 
 Every target is printed with PASS or MISS at the end (SKIP when it cannot be measured
 here, e.g. CUDA on a machine without a GPU).
@@ -69,6 +73,7 @@ TARGETS = {
     "grading": "with the zygote, one student takes <= 1/3 of the time before it, on one worker",
     "grading_scaling": "2 workers grade >= 1.8x as many students per hour as 1",
     "grading_overhead": "overhead per notebook (the untouched release) <= 1 s with the zygote",
+    "staircase_speedup": "the staircase's separable critics trained together >= 4x the steps/s of one by one",
 }
 
 
@@ -755,6 +760,17 @@ def section_estimators(args, results):
     results["estimators"] = out
 
 
+# ----------------------------------------------------------------------------- staircase
+
+def section_staircase(args, results):
+    """The staircase of Poole et al. (2019) and Song and Ermon (2020): benchmarks/staircase.py.
+    --quick: 100 steps a stage, separable critics; else 4,000 steps a stage, both critics
+    (hours on 2 CPU cores: benchmarks/README.md). On the CPU only."""
+    import staircase
+
+    results["staircase"] = staircase.run(quick=args.quick, out_dir=ROOT / "artifacts" / "bench")
+
+
 # ----------------------------------------------------------------------------- verdicts
 
 def verdicts(results) -> dict:
@@ -804,6 +820,14 @@ def verdicts(results) -> dict:
     else:
         for key in ("grading", "grading_scaling", "grading_overhead"):
             v[key] = ("SKIP", "not measured")
+    speed = results.get("staircase", {}).get("speed", {})
+    if "separable" in speed:
+        ratio = speed["separable"]["ratio"]
+        detail = "; ".join(f"{kind}: {r['ratio']:.2f}x (at most {r['ceiling_ratio']:.2f}x at the matrix products' floor)"
+                           for kind, r in speed.items())
+        v["staircase_speedup"] = ("PASS" if ratio >= 4 else "MISS", detail)
+    else:
+        v["staircase_speedup"] = ("SKIP", "not measured")
     return v
 
 
@@ -814,6 +838,7 @@ SECTIONS = {
     "notebooks": section_notebooks,
     "grading": section_grading,
     "estimators": section_estimators,
+    "staircase": section_staircase,
 }
 
 
