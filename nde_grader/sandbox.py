@@ -44,7 +44,6 @@ import json
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
@@ -269,22 +268,10 @@ def _give(uid: int | None, *paths: Path) -> None:
 
 
 def remove(path: Path) -> None:
-    """Remove a folder a kernel wrote in, whatever it did to its permissions: its folders
-    are opened top down first (one without rights cannot be listed)."""
-    def open_up(folder: str) -> None:
-        try:
-            os.chmod(folder, stat.S_IRWXU)
-            names = os.listdir(folder)
-        except OSError:
-            return
-        for name in names:
-            inside = os.path.join(folder, name)
-            if os.path.isdir(inside) and not os.path.islink(inside):
-                open_up(inside)
+    """Remove a folder a kernel wrote in, whatever it did to its permissions (zygote.remove)."""
+    from .zygote import remove as remove_tree
 
-    if os.geteuid() != 0 and os.path.isdir(path) and not os.path.islink(path):
-        open_up(str(path))
-    shutil.rmtree(path, ignore_errors=True)
+    remove_tree(str(path))
 
 
 @dataclass

@@ -130,11 +130,12 @@ def _empty(folder: str, keep: str) -> None:
         if keep.startswith(path + "/") and os.path.isdir(path) and not os.path.islink(path):
             _empty(path, keep)
         else:
-            _remove(path)
+            remove(path)
 
 
-def _remove(path: str) -> None:
-    """Remove ``path``, whatever a kernel did to its permissions (its folders opened first)."""
+def remove(path: str) -> None:
+    """Remove ``path``, whatever a kernel did to its permissions (its folders opened first);
+    the grader removes a kernel's box with it too (sandbox.remove)."""
     if os.path.isdir(path) and not os.path.islink(path):
         _open_up(path)
         shutil.rmtree(path, ignore_errors=True)

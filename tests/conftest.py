@@ -74,3 +74,15 @@ def answer_and_test_ids(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+def benchmark_module(name: str):
+    """benchmarks/NAME.py loaded as the module NAME (the benchmarks are scripts, not a package)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module

@@ -5,23 +5,17 @@ benchmark reports is computed right, quickly, without training anything.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from course import ROOT
+from .conftest import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench", module)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("bench")
 
 
 @pytest.mark.parametrize("rho, sd", [(0.81, 0.05), (0.9, 0.06), (0.95, 0.075)])

@@ -9,27 +9,21 @@ Timings are never asserted (benchmarks/README.md).
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 
 import numpy as np
 import pytest
 import torch
 
-from course import ROOT
+from .conftest import benchmark_module
 
 STEPS = 50
 
 
 @pytest.fixture(scope="module")
 def staircase():
-    spec = importlib.util.spec_from_file_location("staircase", ROOT / "benchmarks" / "staircase.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("staircase", module)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("staircase")
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +130,7 @@ def test_the_course_answers_of_mine(staircase):
 
 
 def test_the_bench_has_the_section_and_its_verdict():
-    spec = importlib.util.spec_from_file_location("bench_for_staircase", ROOT / "benchmarks" / "bench.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark_module("bench")
     assert "staircase" in bench.SECTIONS and "staircase_speedup" in bench.TARGETS
     speed = {"separable": {"ratio": 4.2, "ceiling_ratio": 6.0}, "concat": {"ratio": 1.0, "ceiling_ratio": 1.3}}
     verdict, detail = bench.verdicts({"staircase": {"speed": speed}})["staircase_speedup"]
