@@ -6,13 +6,15 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
 .PHONY: setup grade test test-fast regenerate check bundle exchange bench browser clean
 
-$(STAMP): requirements.txt student/requirements.txt pyproject.toml student/pyproject.toml
+$(STAMP): requirements.txt requirements-oracle.txt student/requirements.txt pyproject.toml student/pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
 	# pip compiles the 12,000 modules one by one (a minute here); compileall uses every
 	# core. They must be compiled: where PYTHONDONTWRITEBYTECODE is set, Python would
 	# compile again in every process (pip, like compileall, ignores a file that fails)
 	$(PY) -m pip install --quiet --no-compile -r requirements.txt
+	# the tests' independent oracle (tests/test_oracle.py), beside the environment, without its pins
+	$(PY) -m pip install --quiet --no-compile --no-deps --upgrade --target .venv/oracle -r requirements-oracle.txt
 	$(PY) -m compileall -q -j 0 .venv/lib > /dev/null || true
 	# the grading sandbox: Debian's bubblewrap where it is missing (with root or sudo)
 	bash scripts/install_system.sh --sandbox
