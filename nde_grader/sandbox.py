@@ -418,9 +418,9 @@ class Zygote:
             hidden = sorted({*hide, str(REPOSITORY)})
             argv = [*bwrap_args([str(boxes)], hide=hidden, files={str(ZYGOTE): ZYGOTE_INSIDE}, cwd=str(home),
                                 uid=self.uid, env=kernel_env(str(home))),
-                    sys.executable, "-I", ZYGOTE_INSIDE, "--sandboxed", str(fd), str(boxes)]
+                    sys.executable, "-I", ZYGOTE_INSIDE, "--sandboxed", str(fd)]
         else:
-            argv = [sys.executable, "-I", str(ZYGOTE), "--plain", str(fd), str(boxes)]
+            argv = [sys.executable, "-I", str(ZYGOTE), "--plain", str(fd)]
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=kernel_env(str(home)), cwd=str(home),
                                         pass_fds=[fd], start_new_session=True)

@@ -1,7 +1,7 @@
 """Pre-warmed grading kernels: a process that imports the heavy modules once and forks a kernel per notebook.
 
-    python -I zygote.py --sandboxed FD BOXES    inside the grading sandbox (bubblewrap, sandbox.Zygote)
-    python -I zygote.py --plain FD BOXES        without it (python -m course grade --no-sandbox)
+    python -I zygote.py --sandboxed FD     inside the grading sandbox (bubblewrap, sandbox.Zygote)
+    python -I zygote.py --plain FD         without it (python -m course grade --no-sandbox)
 
 Starting a kernel and importing PyTorch, NumPy, pandas, matplotlib and seaborn costs a
 few seconds of CPU, for every notebook graded. The zygote pays it once: it imports them,
@@ -14,7 +14,8 @@ sees it end. Each child is one kernel, used for one notebook; one runs at a time
 
 Inside the sandbox, before each kernel and after it, the zygote kills every other process
 of its sandbox (what the last kernel left running) and empties /tmp and /dev/shm (but
-BOXES, the grader's folder of the kernels' boxes, whose old boxes the grader removes), so that
+what is mounted there: the grader's folder of the kernels' boxes, whose old boxes the
+grader removes, and an environment kept under /tmp), so that
 nothing of one notebook reaches the next; it is not dumpable, so a kernel cannot trace
 it. Nothing of the grading library is imported here: this file is shown alone in the
 sandbox, and needs only the standard library and what the notebooks import.
@@ -31,6 +32,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import sys
 import time
 
@@ -100,10 +102,9 @@ def _others() -> list[int]:
     return found
 
 
-def _sweep(keep: str) -> None:
+def _sweep() -> None:
     """Kill every other process of the sandbox (until none is left: a process may fork
-    while it dies), reap them, and empty /tmp and /dev/shm but the folder of boxes
-    ``keep`` (the grader's, shown inside /tmp where the grader's temporary folder is)."""
+    while it dies), reap them, and empty /tmp and /dev/shm (``_empty``)."""
     for _ in range(100):
         if not _others():
             break
@@ -114,23 +115,44 @@ def _sweep(keep: str) -> None:
         _reap(block=True)
         time.sleep(0.01)
     for top in SCRATCH:
-        _empty(top, keep)
+        try:
+            _empty(top, os.lstat(top).st_dev)
+        except OSError:
+            pass
 
 
-def _empty(folder: str, keep: str) -> None:
-    """Remove what ``folder`` holds, but ``keep`` and the folders on the way to it."""
+def _empty(folder: str, device: int) -> None:
+    """Remove what ``folder`` holds on its own file system (``device``), whatever a kernel
+    did to its permissions; what is mounted there is shown from the machine (the
+    environment, the folder of boxes: the grader removes old boxes), and the folders on the
+    way to it stay."""
     try:
         names = os.listdir(folder)
     except OSError:
         return
     for name in names:
         path = os.path.join(folder, name)
-        if path == keep:
+        try:
+            info = os.lstat(path)
+        except OSError:
             continue
-        if keep.startswith(path + "/") and os.path.isdir(path) and not os.path.islink(path):
-            _empty(path, keep)
+        if info.st_dev != device:
+            continue  # a mount point
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                os.chmod(path, 0o700)
+            except OSError:
+                pass
+            _empty(path, device)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass  # it holds a mount point
         else:
-            remove(path)
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def remove(path: str) -> None:
@@ -190,7 +212,7 @@ def _read_request(client: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(line), fds
 
 
-def serve(fd: int, sandboxed: bool, keep: str) -> None:
+def serve(fd: int, sandboxed: bool) -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader dies: so does the zygote
     if sandboxed:
         if not _in_own_sandbox():
@@ -216,7 +238,7 @@ def serve(fd: int, sandboxed: bool, keep: str) -> None:
             readable = []
         _reap()
         if kernel and kernel[0] in readable and not kernel[0].recv(1):  # the stand-in is gone: the kernel goes too
-            _end(kernel, sandboxed, keep)
+            _end(kernel, sandboxed)
             kernel = None
         if listener not in readable:
             continue
@@ -227,10 +249,10 @@ def serve(fd: int, sandboxed: bool, keep: str) -> None:
             client.close()
             continue
         if kernel:  # one kernel at a time: the sweep before the next one would kill it
-            _end(kernel, sandboxed, keep)
+            _end(kernel, sandboxed)
             kernel = None
         if sandboxed:
-            _sweep(keep)
+            _sweep()
         pid = os.fork()
         if pid == 0:
             listener.close()
@@ -251,7 +273,7 @@ def serve(fd: int, sandboxed: bool, keep: str) -> None:
         kernel = (client, pid)
 
 
-def _end(kernel: tuple[socket.socket, int], sandboxed: bool, keep: str) -> None:
+def _end(kernel: tuple[socket.socket, int], sandboxed: bool) -> None:
     """Stop a kernel and everything it started."""
     conn, pid = kernel
     conn.close()
@@ -260,11 +282,11 @@ def _end(kernel: tuple[socket.socket, int], sandboxed: bool, keep: str) -> None:
     except ProcessLookupError:
         pass
     if sandboxed:
-        _sweep(keep)
+        _sweep()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("--sandboxed", "--plain"):
-        sys.stderr.write("usage: zygote.py (--sandboxed | --plain) FD BOXES\n")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("--sandboxed", "--plain"):
+        sys.stderr.write("usage: zygote.py (--sandboxed | --plain) FD\n")
         sys.exit(2)
-    serve(int(sys.argv[2]), sys.argv[1] == "--sandboxed", os.path.abspath(sys.argv[3]))
+    serve(int(sys.argv[2]), sys.argv[1] == "--sandboxed")
