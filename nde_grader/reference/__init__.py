@@ -11,6 +11,8 @@ WHERE = {
     'DVTrainer': '_05_trainer',
     'Net': '_03_network',
     'OptimalCritic': '_04_dv_bound',
+    'SeparableCritic': '_08_staircase',
+    'Tower': '_08_staircase',
     'draw_problem': '_01_problem',
     'draw_samples': '_01_problem',
     'ground_truth': '_01_problem',
@@ -18,9 +20,12 @@ WHERE = {
     'infonce': '_07_mutual_information',
     'nwj': '_07_mutual_information',
     'nwj_critic': '_07_mutual_information',
+    'rho_for_mi': '_08_staircase',
+    'separable_scores': '_08_staircase',
     'shuffle_reference': '_07_mutual_information',
     'smile': '_07_mutual_information',
     'smile_gap': '_07_mutual_information',
+    'staircase_pairs': '_08_staircase',
     't_star': '_01_problem',
 }
 """name -> the module of the notebook that defines it (loaded on first use)."""
