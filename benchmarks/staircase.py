@@ -4,6 +4,7 @@
     python benchmarks/staircase.py --quick        # 100 steps a stage, separable critics (CI)
     python benchmarks/staircase.py                # 4,000 steps a stage, both critics (hours)
     python benchmarks/bench.py --only staircase   # the same, as a section of the bench
+    python benchmarks/staircase.py --combine a/staircase.json b/staircase.json   # seeds side by side
 
 After Poole, Ozair, van den Oord, Alemi and Tucker (2019), "On Variational Bounds of Mutual
 Information", and Song and Ermon (2020), "Understanding the Limitations of Variational
@@ -639,6 +640,53 @@ def run(quick: bool = False, steps: int | None = None, critics=None, seed: int =
     return results
 
 
+def combine(paths, log=print) -> dict:
+    """Several runs of the same configuration with different seeds (their staircase.json),
+    side by side: per critic kind, task, estimator and stage, the mean over the seeds of the
+    stage's mean estimate, its standard error (SE) over the seeds, the mean of the per-step
+    sds, and whether the bias is more than 2 SEs from 0. A run whose stage mean is not
+    finite (a critic that overflowed) is counted and left out of that cell."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    if len(runs) < 2:
+        raise SystemExit("--combine needs the staircase.json of at least two seeds")
+    keys = ("stages", "steps_per_stage", "dim", "batch", "lr", "hidden", "embedding")
+    first = runs[0]["config"]
+    for r in runs[1:]:
+        if any(r["config"][k] != first[k] for k in keys) or r["config"]["seed"] == first["seed"]:
+            raise SystemExit("--combine takes runs of one configuration with different seeds")
+    seeds = [r["config"]["seed"] for r in runs]
+    out = {"seeds": seeds, "config": {k: first[k] for k in keys}, "cells": {}}
+    for kind in runs[0]["runs"]:
+        log(f"  {kind} critics, {len(runs)} seeds ({', '.join(map(str, seeds))}): the stage mean over the seeds (its SE)"
+            f", the mean per-step sd, and the bias decided at 2 SE or not; log {first['batch']} = "
+            f"{math.log(first['batch']):.2f}")
+        for task in runs[0]["runs"][kind]["stats"]:
+            log(f"  {task}:")
+            log(f"  {'I':>4}  " + "".join(f"{name:>26}" for name in runs[0]["runs"][kind]["stats"][task]))
+            for s, mi in enumerate(first["stages"]):
+                line = f"  {mi:4g}  "
+                for name in runs[0]["runs"][kind]["stats"][task]:
+                    rows = [r["runs"][kind]["stats"][task][name][s] for r in runs]
+                    means = np.array([row["mean"] for row in rows], dtype=float)
+                    good = means[np.isfinite(means)]
+                    cell = {"mi": mi, "seeds": len(good), "nonfinite_seeds": int(len(means) - len(good))}
+                    if len(good) >= 2:
+                        mean, se = float(good.mean()), float(good.std(ddof=1) / math.sqrt(len(good)))
+                        sd = float(np.nanmean([row["sd"] for row in rows]))
+                        call = "~" if abs(mean - mi) <= 2 * se else ("+" if mean > mi else "-")
+                        cell.update(mean=mean, se=se, sd=sd, bias=mean - mi, call=call)
+                        text = f"{_num(mean, 7, 2)} ({_num(se, 5, 2)}) sd {_num(sd, 5, 2)} {call}"
+                    else:
+                        text = "not finite"
+                    if cell["nonfinite_seeds"] and len(good) >= 2:
+                        text += "*"
+                    out["cells"].setdefault(kind, {}).setdefault(task, {}).setdefault(name, []).append(cell)
+                    line += f"{text:>26}"
+                log(line)
+        log("  +/-: the bias is above/below 0 by more than 2 SE; ~: within 2 SE; *: some seeds left out (not finite)")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_STEPS} steps a stage, separable critics only")
@@ -647,7 +695,14 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's default)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder of staircase.png and staircase.json")
+    parser.add_argument("--combine", nargs="+", metavar="JSON",
+                        help="no training: set the staircase.json of several seeds side by side (mean, SE over seeds)")
     args = parser.parse_args(argv)
+    if args.combine:
+        combined = combine(args.combine)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "staircase_seeds.json").write_text(json.dumps(combined, indent=1) + "\n")
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     run(quick=args.quick, steps=args.steps, critics=args.critics, seed=args.seed, out_dir=args.out)

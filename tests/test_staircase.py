@@ -138,3 +138,33 @@ def test_the_bench_has_the_section_and_its_verdict():
     speed["separable"]["ratio"] = 2.0
     assert bench.verdicts({"staircase": {"speed": speed}})["staircase_speedup"][0] == "MISS"
     assert bench.verdicts({})["staircase_speedup"][0] == "SKIP"
+
+
+def test_runs_of_several_seeds_side_by_side(staircase, quick, tmp_path):
+    """--combine: the mean of the stage means over the seeds, their SE, and the call at 2 SE;
+    a seed whose stage mean is not finite is left out of that cell and counted."""
+    _, out = quick
+    base = json.loads((out / "staircase.json").read_text())
+    paths = []
+    for seed, shift in ((0, 0.0), (1, 0.2), (2, 0.4)):
+        run = json.loads(json.dumps(base))
+        run["config"]["seed"] = seed
+        for task in run["runs"]["separable"]["stats"].values():
+            for rows in task.values():
+                for row in rows:
+                    row["mean"] = row["mi"] + 1.0 + shift  # biases 1.0, 1.2, 1.4: mean 1.2, SE 0.2/sqrt(3)
+        run["runs"]["separable"]["stats"]["cubic"]["NWJ"][0]["mean"] = float("nan") if seed == 2 else 2.0
+        paths.append(tmp_path / f"s{seed}.json")
+        paths[-1].write_text(json.dumps(run))
+    lines = []
+    combined = staircase.combine(paths, log=lines.append)
+    assert combined["seeds"] == [0, 1, 2]
+    cell = combined["cells"]["separable"]["gaussian"]["InfoNCE"][2]
+    assert cell["mean"] == pytest.approx(cell["mi"] + 1.2) and cell["se"] == pytest.approx(0.2 / math.sqrt(3))
+    assert cell["call"] == "+" and cell["seeds"] == 3
+    nwj = combined["cells"]["separable"]["cubic"]["NWJ"][0]
+    assert nwj["seeds"] == 2 and nwj["nonfinite_seeds"] == 1 and nwj["mean"] == pytest.approx(2.0)
+    assert nwj["call"] == "~"  # both seeds exactly at I = 2: SE 0
+    assert any("gaussian:" in line for line in lines)
+    with pytest.raises(SystemExit, match="different seeds"):
+        staircase.combine([paths[0], paths[0]], log=lines.append)
