@@ -158,7 +158,7 @@ def scores_values(probe) -> None:
 
 
 def scores_once(probe) -> None:
-    """g is called once, on all K rows of x, and h once, on all K' rows of y."""
+    """One call of g on the whole of x (K rows) and one of h on the whole of y (K' rows)."""
     _, got = _scores(probe, 341)
     returned(got, WHERE)
     calls = field(got, "calls", WHERE)

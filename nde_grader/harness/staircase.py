@@ -58,9 +58,9 @@ class _Recorded(torch.nn.Module):
         self.A = torch.nn.Parameter(torch.tensor(np.asarray(A), dtype=torch.float32))
         self.squash, self.calls, self.name = squash, calls, name
 
-    def forward(self, v):
-        self.calls.append([self.name, [int(s) for s in getattr(v, "shape", [])]])
-        out = v @ self.A
+    def forward(self, inputs):
+        self.calls.append([self.name, [int(s) for s in getattr(inputs, "shape", [])]])
+        out = inputs @ self.A
         return torch.tanh(out) if self.squash else out
 
 
