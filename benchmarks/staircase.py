@@ -684,7 +684,51 @@ def combine(paths, log=print) -> dict:
                     line += f"{text:>26}"
                 log(line)
         log("  +/-: the bias is above/below 0 by more than 2 SE; ~: within 2 SE; *: some seeds left out (not finite)")
+    out["ema"] = {kind: [np.asarray(r["runs"][kind]["ema"], dtype=float) for r in runs] for kind in runs[0]["runs"]}
+    out["ema_every"] = runs[0]["runs"][next(iter(runs[0]["runs"]))]["ema_every"]
+    out["names"] = list(runs[0]["runs"][next(iter(runs[0]["runs"]))]["stats"]["gaussian"])
     return out
+
+
+def plot_seeds(combined: dict, path: Path, every: int = 50) -> None:
+    """The figure of several seeds (from ``combine``), as an SVG small enough for the course:
+    one row per critic kind and task, one column per estimator; each seed's EMA (span 200)
+    thin, their mean thick, the true I as a staircase and log K, every ``every`` steps."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    config, names = combined["config"], combined["names"]
+    stages, steps = config["stages"], config["steps_per_stage"]
+    stride = max(1, every // combined["ema_every"])
+    rows = [(kind, j, task) for kind in combined["ema"] for j, task in enumerate(TASKS)]
+    plt.rcParams["svg.fonttype"] = "none"  # text as text: a smaller file that stays searchable
+    fig, axes = plt.subplots(len(rows), len(names), figsize=(2.1 * len(names), 1.9 * len(rows)),
+                             sharex=True, sharey=True, squeeze=False, layout="constrained")
+    truth_x = np.repeat(np.arange(len(stages) + 1) * steps, 2)[1:-1]
+    truth_y = np.repeat(stages, 2)
+    for r, (kind, j, task) in enumerate(rows):
+        curves = np.stack([e[::stride, :, j] for e in combined["ema"][kind]])  # seed, point, estimator
+        x = np.arange(curves.shape[1]) * stride * combined["ema_every"]
+        for k, name in enumerate(names):
+            ax = axes[r, k]
+            for curve in curves[:, :, k]:
+                ax.plot(x, np.clip(curve, -2, 16), c="tab:blue", lw=0.5, alpha=0.45)
+            with np.errstate(all="ignore"):
+                ax.plot(x, np.clip(np.nanmean(curves[:, :, k], axis=0), -2, 16), c="tab:blue", lw=1.3)
+            ax.plot(truth_x, truth_y, c="k", lw=0.9)
+            ax.axhline(math.log(config["batch"]), c="tab:red", ls="--", lw=0.7)
+            ax.set_ylim(-1, max(stages) + 4)
+            ax.tick_params(labelsize=7)
+            if r == 0:
+                ax.set_title(name, fontsize=8)
+            if k == 0:
+                ax.set_ylabel(f"{kind}, {task}", fontsize=8)
+    fig.suptitle(f"The staircase over {len(combined['seeds'])} seeds: each seed's EMA (span {EMA_SPAN}, thin), their "
+                 f"mean (thick), the true I (black), log {config['batch']} (red dashes)", fontsize=8)
+    fig.savefig(path, metadata={"Date": None}, format="svg")
+    plt.close(fig)
 
 
 def main(argv=None) -> int:
@@ -697,11 +741,15 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder of staircase.png and staircase.json")
     parser.add_argument("--combine", nargs="+", metavar="JSON",
                         help="no training: set the staircase.json of several seeds side by side (mean, SE over seeds)")
+    parser.add_argument("--figure", help="with --combine: where to write the figure of the seeds (SVG)")
     args = parser.parse_args(argv)
     if args.combine:
         combined = combine(args.combine)
+        if args.figure:
+            plot_seeds(combined, Path(args.figure))
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "staircase_seeds.json").write_text(json.dumps(combined, indent=1) + "\n")
+        cells = {k: v for k, v in combined.items() if k != "ema"}
+        (Path(args.out) / "staircase_seeds.json").write_text(json.dumps(cells, indent=1) + "\n")
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -168,3 +168,8 @@ def test_runs_of_several_seeds_side_by_side(staircase, quick, tmp_path):
     assert any("gaussian:" in line for line in lines)
     with pytest.raises(SystemExit, match="different seeds"):
         staircase.combine([paths[0], paths[0]], log=lines.append)
+    figure = tmp_path / "seeds.svg"  # --figure: one panel per critic kind, task and estimator
+    staircase.plot_seeds(combined, figure)
+    text = figure.read_text()
+    assert text.startswith("<?xml") and "over 3 seeds" in text
+    assert all(name in text for name in combined["names"])
