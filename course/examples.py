@@ -2,7 +2,7 @@
 
 A submission is the student's copy (release/) with some answer cells filled in:
 the course's own answers (``solutions``), nothing (``untouched``), or answers
-changed by a variant of the catalog in tests/catalog/ (``wrong`` and the tests).
+changed by a variant of the catalog in catalog/ (``wrong`` and the tests).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import nbformat
 from . import ROOT, CourseError
 from nde_grader.exports import answer_code
 
-CATALOG = ROOT / "tests" / "catalog"
+CATALOG = ROOT / "catalog"
 EXAMPLE_WRONG = "descent_keeps_gradient"
 """The catalog variant that the shipped example submission ``wrong`` carries."""
 
@@ -74,7 +74,7 @@ class Variant:
 
 
 def load_catalog() -> list[Variant]:
-    """Every variant of tests/catalog/<notebook>.py, checked for unique names and the right notebook."""
+    """Every variant of catalog/<notebook>.py, checked for unique names and the right notebook."""
     variants: list[Variant] = []
     for path in sorted(CATALOG.glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"catalog_{path.stem}", path)
@@ -87,7 +87,7 @@ def load_catalog() -> list[Variant]:
         variants.extend(dataclasses.replace(v, separate=separate) for v in module.VARIANTS)
     names = [v.name for v in variants]
     if len(set(names)) != len(names):
-        raise CourseError(f"variant names repeat in tests/catalog/: {sorted({n for n in names if names.count(n) > 1})}")
+        raise CourseError(f"variant names repeat in catalog/: {sorted({n for n in names if names.count(n) > 1})}")
     return variants
 
 
@@ -166,7 +166,7 @@ def write_examples(course: Path, assignment: str) -> None:
     and one wrong answer."""
     wrong = [v for v in load_catalog() if v.name == EXAMPLE_WRONG]
     if len(wrong) != 1:
-        raise CourseError(f"tests/catalog/ must define exactly one variant named {EXAMPLE_WRONG}")
+        raise CourseError(f"catalog/ must define exactly one variant named {EXAMPLE_WRONG}")
     write_submission(course, "solutions", assignment)
     write_submission(course, "untouched", assignment, fill=False)
     write_submission(course, "wrong", assignment, wrong)

@@ -2,7 +2,7 @@
 
 Autogrades, through the real ``nbgrader autograde`` path, the course's own answers under
 ``--seeds`` grading seeds (env NDE_GRADING_SEED, read by nde_grader.checks.grading_seed) and
-the correct alternatives of tests/catalog/ (variants with empty ``catches``) under
+the correct alternatives of catalog/ (variants with empty ``catches``) under
 ``--alt-seeds`` seeds, and counts the test cells that lost points (must be 0).
 
     python scripts/flake_check.py [--seeds 200] [--alt-seeds 50] [--first-seed 1] [--notebooks 02_gradient_descent ...]

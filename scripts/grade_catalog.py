@@ -1,4 +1,4 @@
-"""Grade part of the catalog of answers (tests/catalog/) and show each variant's verdict.
+"""Grade part of the catalog of answers (catalog/) and show each variant's verdict.
 
 What tests/test_grading.py asserts for the whole catalog, for the variants asked for only,
 through the same real ``nbgrader autograde`` path: while writing a check or a variant, this

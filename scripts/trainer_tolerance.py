@@ -1,7 +1,7 @@
 """The study behind the tolerance of the hidden test ``trainer_accuracy`` (notebook 05).
 
 For many grading seeds, train the course's trainer (and wrong variants of it from
-tests/catalog/05_trainer.py) exactly as ``nde_grader.checks.trainer.trainer_accuracy`` does,
+catalog/05_trainer.py) exactly as ``nde_grader.checks.trainer.trainer_accuracy`` does,
 and print the distribution of the held-out error (estimate - truth), next to the noise
 floor: the standard deviation of the DV estimate with the optimal critic on the same
 number of held-out samples.

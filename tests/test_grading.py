@@ -3,7 +3,7 @@ autograded in one batch through the real `nbgrader autograde` path.
 
 - the course's own answers get full marks on every autograded cell;
 - the untouched release gets 0 on every autograded cell;
-- every wrong variant (tests/catalog/) loses exactly the points of the cells it names,
+- every wrong variant (catalog/) loses exactly the points of the cells it names,
   and keeps every other point; every correct alternative keeps every point;
 - every test cell with hidden tests is the one that catches some wrong variant.
 """
@@ -167,15 +167,15 @@ def test_every_hidden_test_catches_a_wrong_answer():
         for cell in nbformat.read(path, as_version=4).cells:
             if "### BEGIN HIDDEN TESTS" in cell.source:
                 grade_id = cell.metadata["nbgrader"]["grade_id"]
-                assert grade_id in caught, f"no wrong answer in tests/catalog/ is caught by the hidden tests of {grade_id}"
+                assert grade_id in caught, f"no wrong answer in catalog/ is caught by the hidden tests of {grade_id}"
 
 
 def test_the_rules_table_names_every_entry_and_every_check():
-    """tests/catalog/README.md lists each exercise's rules and freedoms with their checks and
+    """catalog/README.md lists each exercise's rules and freedoms with their checks and
     entries: every catalog entry and every hidden check appears there, and nothing else."""
     import re
 
-    table = (ROOT / "tests" / "catalog" / "README.md").read_text().split("## Every rule", 1)[1]
+    table = (ROOT / "catalog" / "README.md").read_text().split("## Every rule", 1)[1]
     named = set(re.findall(r"`([a-z0-9_]+)`", table))
     entries = {v.name for v in CATALOG}
     checks = set(_test_cells())

@@ -133,7 +133,7 @@ def course_copy(tmp_path):
     """A copy of the course that `python -m course` run inside it regenerates."""
     for name in ("course", "nde_grader", "student", "notebooks", "source", "release", "submitted", "images"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "runs"))
-    shutil.copytree(ROOT / "tests" / "catalog", tmp_path / "tests" / "catalog")
+    shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
     for name in ("nbgrader_config.py", "jupytext.toml"):
         shutil.copy(ROOT / name, tmp_path)
     return tmp_path

@@ -1,4 +1,4 @@
-"""Variants of the answers of 05_trainer (see tests/catalog/README.md)."""
+"""Variants of the answers of 05_trainer (see catalog/README.md)."""
 from course.examples import Variant
 
 V = Variant

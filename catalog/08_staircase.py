@@ -1,4 +1,4 @@
-"""Variants of the answers of 08_staircase (see tests/catalog/README.md)."""
+"""Variants of the answers of 08_staircase (see catalog/README.md)."""
 from course.examples import Variant
 
 NB = "08_staircase"

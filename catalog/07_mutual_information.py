@@ -1,4 +1,4 @@
-"""Variants of the answers of 07_mutual_information (see tests/catalog/README.md)."""
+"""Variants of the answers of 07_mutual_information (see catalog/README.md)."""
 from course.examples import Variant
 
 V = Variant

@@ -1,4 +1,4 @@
-"""Variants of the answers of 02_gradient_descent (see tests/catalog/README.md)."""
+"""Variants of the answers of 02_gradient_descent (see catalog/README.md)."""
 from course.examples import Variant
 
 NB = "02_gradient_descent"

@@ -1,4 +1,4 @@
-"""Variants of the answers of 06_minibatch_bias (see tests/catalog/README.md)."""
+"""Variants of the answers of 06_minibatch_bias (see catalog/README.md)."""
 from course.examples import Variant
 
 V = Variant

@@ -1,4 +1,4 @@
-"""Variants of the answers of 01_problem (see tests/catalog/README.md)."""
+"""Variants of the answers of 01_problem (see catalog/README.md)."""
 from course.examples import Variant
 
 V = Variant

@@ -1,4 +1,4 @@
-"""Variants of the answer of 04_dv_bound (see tests/catalog/README.md).
+"""Variants of the answer of 04_dv_bound (see catalog/README.md).
 
 The course's answer, for reference:
 
