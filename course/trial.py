@@ -2,7 +2,7 @@
 
 The tests and scripts/flake_check.py use it to check the grader itself: every student
 is a set of catalog variants (at most one per notebook) or raw files, graded by the
-real ``nbgrader autograde`` path of course/grade.py, in ``workers`` course copies at
+real ``nbgrader autograde`` path of course/autograde.py, in ``workers`` course copies at
 once (each copy has its own gradebook, so they never contend for it).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import nbformat
 
 from . import ASSIGNMENT, ROOT
 from .examples import Variant, write_submission
-from .grade import Outcome, autograde, nbgrader, prepare_gradebook
+from .autograde import Outcome, autograde, nbgrader, prepare_gradebook
 
 Writer = Callable[[Path], None]
 """Writes a student's files into their submitted/<student>/<assignment>/ folder."""

@@ -15,6 +15,6 @@ the bundle for it), and none of it is visible to a grading kernel:
                  which ``zygote_client.py`` stands in), hidden checks across the boundary,
                  and the grader's own verdict of every test cell (``SaveVerdicts`` scores
                  from it, never from the cell's outputs);
-- ``journal``    what the executor reports of each notebook to course/grade.py;
+- ``journal``    what the executor reports of each notebook to course/autograde.py;
 - ``safe_view``  a submitted notebook made safe to show in the feedback and formgrader.
 """

@@ -21,7 +21,7 @@ For each notebook ``GradingExecute``:
 4. keeps the notebook's time budget itself: no cell, visible or hidden, may run past it;
    past it the notebook stops, and the test cells not run score 0;
 5. writes the journal (``journal.py``: verdicts, how the notebook ended, the cell a dead
-   kernel died in) for ``course/grade.py``; shuts the kernel down, kills whatever it left
+   kernel died in) for ``course/autograde.py``; shuts the kernel down, kills whatever it left
    running and removes the scratch folder.
 
 ``sandbox = False`` (``python -m course grade --no-sandbox``) skips the sandbox only: the
@@ -93,7 +93,7 @@ class GradingExecute(Execute):
     zygote = Bool(True, help="Fork kernels from a process that has imported the heavy modules once "
                   "(nde_grader/zygote.py); NDE_ZYGOTE=0 turns it off.").tag(config=True)
     journal_dir = Unicode("", help="Where to write each notebook's journal (nde_grader/journal.py); "
-                          "course/grade.py sets it.").tag(config=True)
+                          "course/autograde.py sets it.").tag(config=True)
     notebook_budget = Integer(NOTEBOOK_BUDGET_S, help="Seconds one notebook may run (NDE_NOTEBOOK_BUDGET_S); the "
                               "test cells not run by then score 0.").tag(config=True)
 

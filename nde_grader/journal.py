@@ -1,7 +1,7 @@
 """What the grader's executor reports about each notebook it ran: the journal.
 
 ``GradingExecute`` (``execute.py``) decides every test cell itself and writes, for each
-notebook, one JSON file into the folder that ``course/grade.py`` names
+notebook, one JSON file into the folder that ``course/autograde.py`` names
 (``--GradingExecute.journal_dir``): the verdict of every test cell, whether the notebook
 ran to its end, ran past its time budget, or lost its kernel (and in which cell). The
 score of a test cell comes from its verdict (``SaveVerdicts`` in ``execute.py``);

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course import ASSIGNMENT, ROOT  # noqa: E402
 from course.examples import load_catalog, write_submission  # noqa: E402
-from course.grade import autograde, nbgrader, prepare_gradebook  # noqa: E402
+from course.autograde import autograde, nbgrader, prepare_gradebook  # noqa: E402
 from course.trial import _cell_scores, batch  # noqa: E402
 
 def course_copy(where: Path) -> Path:

@@ -1,7 +1,7 @@
 """Attacks on the grader score 0 and reach nothing: the catalog of tests/attacks.py, graded.
 
 One student per attack, whose submission writes no answer, graded through the real
-``grade`` path (course/trial.py runs course/grade.py's ``autograde``: nbgrader, the
+``grade`` path (course/trial.py runs course/autograde.py's ``autograde``: nbgrader, the
 sandbox, the grader's verdicts), with a value planted in the grader's environment and in
 another student's folder:
 
@@ -30,7 +30,7 @@ import nbformat
 import pytest
 from nbgrader.utils import determine_grade, is_grade, is_solution
 
-from course import ASSIGNMENT, ROOT, grade
+from course import ASSIGNMENT, ROOT, autograde
 from course.trial import run_trial
 from nde_grader.sandbox import unavailable
 
@@ -84,8 +84,8 @@ def graded():
     why = unavailable()
     if why:
         pytest.skip(f"grading refuses to start without its sandbox here: {why}")
-    saved = grade.NOTEBOOK_BUDGET_S
-    grade.NOTEBOOK_BUDGET_S = BUDGET_S
+    saved = autograde.NOTEBOOK_BUDGET_S
+    autograde.NOTEBOOK_BUDGET_S = BUDGET_S
     try:
         victim = f"submitted/{VICTIM}/{ASSIGNMENT}"
         return run_trial(
@@ -96,7 +96,7 @@ def graded():
             env={"NDE_ATTACK_CANARY": CANARY},
         )
     finally:
-        grade.NOTEBOOK_BUDGET_S = saved
+        autograde.NOTEBOOK_BUDGET_S = saved
 
 
 def _test_cells(notebook: str) -> dict[str, float]:

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from course import grade
+from course import autograde
 from course.trial import run_trial
 
 from .broken.cases import ALL, NOTEBOOK, cases, submission, write
@@ -25,7 +25,7 @@ def test_broken_submissions_in_one_batch(monkeypatch):
     its points, with a reason; ordinary students get the marks they get alone; every
     student has a grade for every test cell in the gradebook."""
     monkeypatch.setenv("NDE_CELL_TIMEOUT", CELL_TIMEOUT_S)
-    monkeypatch.setattr(grade, "NOTEBOOK_BUDGET_S", 150)
+    monkeypatch.setattr(autograde, "NOTEBOOK_BUDGET_S", 150)
     start = time.perf_counter()
     trial = run_trial({name: case.writer for name, case in cases().items()}, notebooks=[NOTEBOOK])
     print(f"\nbatch of {len(cases())} students graded in {time.perf_counter() - start:.0f} s")
@@ -54,7 +54,7 @@ def test_broken_submissions_in_one_batch(monkeypatch):
 
 def test_a_notebook_past_its_budget_is_stopped(monkeypatch):
     monkeypatch.setenv("NDE_CELL_TIMEOUT", "60")
-    monkeypatch.setattr(grade, "NOTEBOOK_BUDGET_S", 8)
+    monkeypatch.setattr(autograde, "NOTEBOOK_BUDGET_S", 8)
     from .broken.cases import answer
 
     hang = write(answer(submission(), "loss", before="import time\n", inside="time.sleep(3600)"))

@@ -7,7 +7,7 @@ packages, reading the instructor's files (source notebooks, the reference module
 another student's, taking it from modules or objects loaded in the kernel, from the kernel's
 history, through hooks that run after later cells, or from what the grader gives
 ``from_notebook``, or another student's notebook. Graded through the real ``grade`` path (course/trial.py runs
-course/grade.py's ``autograde``, nbgrader with the sandbox):
+course/autograde.py's ``autograde``, nbgrader with the sandbox):
 
 - every test cell of every notebook graded scores 0;
 - the instructor's report names, for each notebook, what the answers reached for.
@@ -30,7 +30,7 @@ import pytest
 from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
-from course.grade import prepare_gradebook
+from course.autograde import prepare_gradebook
 from course.trial import run_trial
 from nde_grader.exports import notebook_exports
 from nde_grader.sandbox import unavailable

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from course import ASSIGNMENT, CourseError
-from course.engine import gradebook_lock, grade_class, kept
+from course.engine import grade_class
+from course.gradebook import gradebook_lock, kept
 from course.grade import scores
 from nde_grader.sandbox import unavailable
 
@@ -94,7 +95,7 @@ def test_postgresql_holds_the_same_grades(tmp_path, server):
     assert not report.unrecorded
     assert auto_scores(course, url) == EXPECTED
     assert not (course / "gradebook.db").exists(), "the SQLite gradebook was written instead"
-    from course.grade import nbgrader
+    from course.autograde import nbgrader
 
     status, log = nbgrader(["export", "--to=grades.csv", f"--CourseDirectory.db_url={url}"], course)
     assert status == 0, log
@@ -229,14 +230,14 @@ def test_the_lock_survives_a_restart_of_postgresql(tmp_path, server):
     """A session's advisory lock dies with the session; the course's lock lives in a table of
     the database: after a restart of the server a second command is still refused, and the
     lock is free again once the first is done."""
-    from course import engine
+    from course.gradebook import LOCK_TTL_S
 
     course = small_class(tmp_path)
     url = server.create_database("restart")
     with gradebook_lock(url, course, ASSIGNMENT) as lost:
         server.stop("immediate")
         server.start()
-        time.sleep(engine.LOCK_TTL_S / 6 + 2)  # a renewal after the restart
+        time.sleep(LOCK_TTL_S / 6 + 2)  # a renewal after the restart
         with pytest.raises(CourseError, match="another `python -m course grade` is running"):
             grade_class(course, ["wrong"], db_url=url, progress=False)
         assert not lost

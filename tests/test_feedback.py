@@ -9,7 +9,7 @@ import pytest
 
 from course import ASSIGNMENT, ROOT
 from course.examples import load_catalog, write_submission
-from course.grade import autograde, nbgrader, prepare_gradebook
+from course.autograde import autograde, nbgrader, prepare_gradebook
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = "02_gradient_descent"

@@ -13,7 +13,8 @@ import os
 import nbformat
 import pytest
 
-from course.grade import MAX_ENTRIES, printable, submission_files
+from course.submission import MAX_ENTRIES, submission_files
+from course.text import printable
 from nde_grader import sandbox
 from nde_grader.harness import MIME, encode
 from nde_grader.probe import KernelProbe, KernelRaised

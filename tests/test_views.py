@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from course import ASSIGNMENT, ROOT, tool_env
-from course.grade import _reason, format_table, printable, report_line
+from course.autograde import _reason
+from course.grade import format_table
+from course.text import printable, report_line
 
 from .browser_helpers import Lab, browser, view_problems  # noqa: F401 (browser: a fixture)
 

@@ -1,12 +1,12 @@
-"""course/grade.py, its pure parts: the report's lines, what a student changed, why cells failed,
-the score table. Nothing here starts nbgrader."""
+"""The grading command's pure parts (course/grade.py, autograde.py, submission.py, text.py):
+the report's lines, what a student changed, why cells failed, the score table. Nothing here starts nbgrader."""
 from __future__ import annotations
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course import grade
+from course import autograde, grade, submission, text
 from nde_grader.export import NotebookGrade, Override
 from nde_grader.journal import Journal, Verdict
 
@@ -38,24 +38,24 @@ def release():
 
 
 def test_printable_keeps_a_short_line_and_cuts_a_long_one_after_a_word():
-    assert grade.printable("graded in 1.0 s") == "graded in 1.0 s"
-    assert grade.printable("two\nlines") == "two lines"
+    assert text.printable("graded in 1.0 s") == "graded in 1.0 s"
+    assert text.printable("two\nlines") == "two lines"
     words = " ".join(["word"] * 100)
-    cut = grade.printable(words, 50)
+    cut = text.printable(words, 50)
     assert cut.endswith("word…") and len(cut) <= 50 and not cut.endswith(" …")
-    assert grade.printable("x" * 100, 50) == "x" * 49 + "…"  # no word ends: cut anywhere
-    assert grade.printable("a " + "x" * 100, 50) == "a " + "x" * 47 + "…"  # nor late enough: never a stub of a line
+    assert text.printable("x" * 100, 50) == "x" * 49 + "…"  # no word ends: cut anywhere
+    assert text.printable("a " + "x" * 100, 50) == "a " + "x" * 47 + "…"  # nor late enough: never a stub of a line
 
 
 def test_printable_shows_control_characters_escaped_and_drops_colours():
-    assert grade.printable("\x1b[31mred\x1b[0m \x1b[2J\r\x07") == "red \\x1b[2J\\r\\x07"
+    assert text.printable("\x1b[31mred\x1b[0m \x1b[2J\r\x07") == "red \\x1b[2J\\r\\x07"
 
 
 def test_report_lines_wrap_to_the_terminal_between_words(monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")
     path = "/home/ada/" + "very-long-folder-name/" * 4 + "01_problem.ipynb"  # longer than a line
-    text = "01_problem: samples_moments: AssertionError: " + " ".join(["mean"] * 30) + " " + path
-    lines = grade.report_line(text).splitlines()
+    line = "01_problem: samples_moments: AssertionError: " + " ".join(["mean"] * 30) + " " + path
+    lines = text.report_line(line).splitlines()
     assert all(len(line) <= 60 for line in lines[:-1]) and len(lines) > 2
     assert lines[0].startswith("    01_problem") and all(line.startswith("      ") for line in lines[1:])
     assert lines[-1].strip() == path  # never broken inside a word
@@ -71,23 +71,23 @@ def test_problems_in_keeps_what_tells_what_went_wrong():
         "[AutogradeApp | WARNING] Late submission: 2 hours",
         "[OtherApp | ERROR] not ours",
     ] + [f"[AutogradeApp | ERROR] problem {i}" for i in range(20)])
-    assert grade.problems_in(log) == ["Notebook 03_network could not be converted", "Late submission: 2 hours"] + [
+    assert autograde.problems_in(log) == ["Notebook 03_network could not be converted", "Late submission: 2 hours"] + [
         f"problem {i}" for i in range(6)]
 
 
 def test_files_report_names_at_most_six_things():
-    assert grade.Files().report() == []
-    files = grade.Files(left_out=[f"f{i}.py" for i in range(8)])
+    assert submission.Files().report() == []
+    files = submission.Files(left_out=[f"f{i}.py" for i in range(8)])
     assert files.report() == ["left out, never given to a grading kernel: f0.py, f1.py, f2.py, f3.py, f4.py, f5.py "
                               "and 2 more"]
 
 
 def test_students_are_the_folders_of_the_assignment(tmp_path):
-    assert grade.students(tmp_path) == []
+    assert autograde.students(tmp_path) == []
     for who in ("zoe", "ada"):
         (tmp_path / "submitted" / who / "divergence").mkdir(parents=True)
     (tmp_path / "submitted" / "bob" / "other").mkdir(parents=True)
-    assert grade.students(tmp_path) == ["ada", "zoe"]
+    assert autograde.students(tmp_path) == ["ada", "zoe"]
 
 
 # ---------------------------------------------------------------- before grading
@@ -96,25 +96,25 @@ def test_students_are_the_folders_of_the_assignment(tmp_path):
 def test_read_says_why_a_file_cannot_be_graded(tmp_path):
     path = tmp_path / "01_problem.ipynb"
     path.write_text("  \n")
-    assert grade._read(path) == (None, "01_problem.ipynb is an empty file: not graded, 0 points")
+    assert submission._read(path) == (None, "01_problem.ipynb is an empty file: not graded, 0 points")
     path.write_text("{not json")
-    assert "is not valid JSON" in grade._read(path)[1]
+    assert "is not valid JSON" in submission._read(path)[1]
     path.write_text('{"cells": 3}')
-    assert "is not a Jupyter notebook" in grade._read(path)[1]
+    assert "is not a Jupyter notebook" in submission._read(path)[1]
     nbformat.write(release(), path)
-    nb, why = grade._read(path)
+    nb, why = submission._read(path)
     assert why == "" and [c.source for c in nb.cells] == [c.source for c in release().cells]
 
 
 def test_ids_are_the_graded_and_locked_cells_in_order():
     nb = release()
     nb.cells.insert(0, cell("x", "stray"))  # grade_id but neither graded nor locked
-    assert grade._ids(nb) == ["loss", "loss_values", "descent", "descent_step"]
+    assert submission._ids(nb) == ["loss", "loss_values", "descent", "descent_step"]
 
 
 def test_an_untouched_submission_raises_no_problem():
     problems = []
-    grade._sanitize(release(), release(), "02.ipynb", problems)
+    submission._sanitize(release(), release(), "02.ipynb", problems)
     assert problems == []
 
 
@@ -124,7 +124,7 @@ def test_settings_changed_or_made_up_are_put_back_and_reported():
     nb.cells[1].metadata["nbgrader"] = {"grade_id": "made_up", "grade": True, "points": 5}
     nb.cells.append(cell("", "also_made_up", grade=True))
     problems = []
-    grade._sanitize(nb, release(), "02.ipynb", problems)
+    submission._sanitize(nb, release(), "02.ipynb", problems)
     assert nb.cells[2].metadata["nbgrader"]["points"] == 1
     assert "nbgrader" not in nb.cells[1].metadata and "nbgrader" not in nb.cells[-1].metadata
     assert problems[0] == ("02.ipynb: cells 'made_up', 'also_made_up' are not graded cells of the assignment: "
@@ -139,7 +139,7 @@ def test_a_copied_cell_is_graded_once():
     copy = nbformat.from_dict(nb.cells[2])
     nb.cells.insert(3, copy)  # loss_values again, right below, with the same cell id
     problems = []
-    grade._sanitize(nb, release(), "02.ipynb", problems)
+    submission._sanitize(nb, release(), "02.ipynb", problems)
     assert problems == ["02.ipynb: cell 'loss_values' appears 2 times (copied?): only the last copy is graded"]
     assert "nbgrader" not in nb.cells[2].metadata and nb.cells[3].metadata["nbgrader"]["grade_id"] == "loss_values"
 
@@ -147,7 +147,7 @@ def test_a_copied_cell_is_graded_once():
 def test_repeated_cell_ids_are_made_unique():
     nb = release()
     nb.cells.insert(1, nbformat.from_dict(nb.cells[0]))  # a teaching cell copied, with its id
-    grade._sanitize(nb, release(), "02.ipynb", [])
+    submission._sanitize(nb, release(), "02.ipynb", [])
     assert len({c.id for c in nb.cells}) == len(nb.cells)
 
 
@@ -156,7 +156,7 @@ def test_deleted_reordered_and_edited_cells_are_reported():
     nb.cells[4].source = "assert True  # edited"
     nb.cells = [nb.cells[0], nb.cells[3], nb.cells[4], nb.cells[1]]  # loss_values deleted, descent moved up
     problems = []
-    grade._sanitize(nb, release(), "02.ipynb", problems)
+    submission._sanitize(nb, release(), "02.ipynb", problems)
     assert problems == [
         "02.ipynb: cells 'loss_values' were deleted: test cells are put back and graded",
         "02.ipynb: cells out of order: 'descent' comes before 'loss'; graded as submitted",
@@ -176,7 +176,7 @@ def test_deleted_reordered_and_edited_cells_are_reported():
                                               "can answer while grading"),
 ], ids=["assertion", "timeout", "memory", "input"])
 def test_a_reason_names_the_error_and_what_it_means(ename, value, line):
-    assert grade._reason(ename, value) == line
+    assert autograde._reason(ename, value) == line
 
 
 def test_cell_errors_come_from_the_verdicts_and_the_answers_errors(tmp_path):
@@ -187,7 +187,7 @@ def test_cell_errors_come_from_the_verdicts_and_the_answers_errors(tmp_path):
     path = tmp_path / "02_gradient_descent.ipynb"
     nbformat.write(nb, path)
     journal = Journal("02_gradient_descent", verdicts={"loss_values": Verdict(False, "AssertionError: loss: got 1")})
-    assert grade._cell_errors(path, journal) == [
+    assert autograde._cell_errors(path, journal) == [
         "02_gradient_descent: loss: NotImplementedError",
         "02_gradient_descent: loss_values: AssertionError: loss: got 1",
         "02_gradient_descent: descent: wrote to stderr, not a warning (no points lost; shown in the feedback): "
@@ -195,8 +195,8 @@ def test_cell_errors_come_from_the_verdicts_and_the_answers_errors(tmp_path):
         "02_gradient_descent: descent_step: NoVerdict: the grader did not decide it",
     ]
     journal.verdicts["descent_step"] = Verdict(False, "AssertionError: loss: got 1")
-    assert "02_gradient_descent: loss_values, descent_step: AssertionError: loss: got 1" in grade._cell_errors(path, journal)
-    assert grade._cell_errors(tmp_path / "missing.ipynb", journal) == []
+    assert "02_gradient_descent: loss_values, descent_step: AssertionError: loss: got 1" in autograde._cell_errors(path, journal)
+    assert autograde._cell_errors(tmp_path / "missing.ipynb", journal) == []
 
 
 def test_review_names_answer_cells_that_reach_for_the_answers(tmp_path):
@@ -205,23 +205,23 @@ def test_review_names_answer_cells_that_reach_for_the_answers(tmp_path):
     nb.cells[2].source = "import gc"  # a test cell: not the student's
     path = tmp_path / "02_gradient_descent.ipynb"
     nbformat.write(nb, path)
-    assert grade._review(path) == ["02_gradient_descent: review descent: the answer imports the instructor's package "
+    assert autograde._review(path) == ["02_gradient_descent: review descent: the answer imports the instructor's package "
                                    "nde_grader.reference"]
 
 
 def test_a_cell_that_killed_the_kernel_is_taken_out():
     nb = release()
     ids = [c.id for c in nb.cells]
-    assert grade._take_out(nb, ids[1]) == "loss"  # an answer cell: replaced by an error
+    assert autograde._take_out(nb, ids[1]) == "loss"  # an answer cell: replaced by an error
     assert nb.cells[1].source.startswith("raise RuntimeError(") and len(nb.cells) == 5
-    assert grade._take_out(nb, ids[2]) == "loss_values"  # a test cell: removed (it scores 0)
+    assert autograde._take_out(nb, ids[2]) == "loss_values"  # a test cell: removed (it scores 0)
     assert [c.id for c in nb.cells] == [ids[0], ids[1], ids[3], ids[4]]
-    assert grade._take_out(nb, ids[0]) == "cell 1"
+    assert autograde._take_out(nb, ids[0]) == "cell 1"
     graded_answer = answer("autograded")
     graded_answer.metadata["nbgrader"]["grade"] = True  # an answer cell with points of its own: removed too
     nb.cells.append(graded_answer)
-    assert grade._take_out(nb, graded_answer.id) == "autograded" and graded_answer not in nb.cells
-    assert grade._take_out(nb, "no-such-cell") is None
+    assert autograde._take_out(nb, graded_answer.id) == "autograded" and graded_answer not in nb.cells
+    assert autograde._take_out(nb, "no-such-cell") is None
 
 
 # ---------------------------------------------------------------- the score table
