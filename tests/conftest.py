@@ -77,9 +77,13 @@ def root() -> Path:
 
 
 def benchmark_module(name: str):
-    """benchmarks/NAME.py loaded as the module NAME (the benchmarks are scripts, not a package)."""
+    """benchmarks/NAME.py loaded as the module NAME (the benchmarks are scripts, not a package;
+    their folder goes on the path, where they find each other)."""
     import importlib.util
     import sys
+
+    if str(ROOT / "benchmarks") not in sys.path:
+        sys.path.append(str(ROOT / "benchmarks"))
 
     spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)

@@ -18,22 +18,27 @@ def bench():
     return benchmark_module("bench")
 
 
+@pytest.fixture(scope="module")
+def trainers():
+    return benchmark_module("trainers")
+
+
 @pytest.mark.parametrize("rho, sd", [(0.81, 0.05), (0.9, 0.06), (0.95, 0.075)])
-def test_noise_floor_matches_the_known_sd(bench, rho, sd):
+def test_noise_floor_matches_the_known_sd(trainers, rho, sd):
     # The sd of the optimal critic's DV estimate at n = n' = 1000 (the issue quotes 0.05,
     # 0.06, 0.075). From 2000 repetitions the sample sd has a relative sd of about
     # 1/sqrt(2 * 2000) = 1.6% plus the excess kurtosis of the heavy-tailed estimate;
     # 15% is several times that.
-    floor = bench.noise_floor(rho, seeds=2000)
+    floor = trainers.noise_floor(rho, seeds=2000)
     assert floor["sd"] == pytest.approx(sd, rel=0.15)
     assert abs(floor["mean_error"]) < 4 * floor["sd"] / np.sqrt(2000)  # unbiased up to O(1/n)
     assert 0.6 < floor["within_1sd_fraction"] < 0.8  # about 68% for a near-normal error
     assert floor["p_9_of_10"] < 0.5  # why ">= 9 of 10 within 1 sd" is a coin toss at best
 
 
-def test_problem_streams_are_independent_and_reproducible(bench):
-    first = bench.gaussian_problem(0.9, seed=3, n=20_000, n_ref=20_000)
-    again = bench.gaussian_problem(0.9, seed=3, n=20_000, n_ref=20_000)
+def test_problem_streams_are_independent_and_reproducible(trainers):
+    first = trainers.gaussian_problem(0.9, seed=3, n=20_000, n_ref=20_000)
+    again = trainers.gaussian_problem(0.9, seed=3, n=20_000, n_ref=20_000)
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     Z, Z_ref, Z_test, _ = first
@@ -68,10 +73,10 @@ def test_results_with_numpy_scalars_write_as_json(bench):
         json.dumps({"x": object()}, default=bench.plain)
 
 
-def test_the_class_model(bench):
+def test_the_class_model():
     """A class of 1000: the workers divide the task time until the coordinator, which
     records one result at a time, is the limit."""
-    hours = bench.model(task_s=20.0, coordinator_s=0.1, setup_s=36.0, n=1000, workers=(1, 2, 8, 32, 128, 1000))
+    hours = benchmark_module("grading_times").model(task_s=20.0, coordinator_s=0.1, setup_s=36.0, n=1000, workers=(1, 2, 8, 32, 128, 1000))
     assert hours[1] == pytest.approx((36 + 20_000) / 3600)
     assert hours[2] == pytest.approx((36 + 10_000) / 3600)
     assert hours[128] == pytest.approx((36 + 1000 * 20 / 128) / 3600)
