@@ -22,7 +22,7 @@ for _path in (str(HERE), str(ROOT)):  # the other benchmarks; nde_grader and cou
 
 from seed_loop import SeedLoop, SeedNet  # noqa: E402
 
-from nde_grader.reference import ground_truth as truth, t_star  # noqa: E402
+from nde_grader.oracle import mi as truth, noise_floor as dv_star_draws  # noqa: E402
 
 N = 1000  # samples of Z and of Z' (training), and again for the held-out set
 ITERS = 10  # minibatches per epoch
@@ -55,18 +55,7 @@ def gaussian_problem(rho: float, seed: int, n: int = N, n_ref: int = N):
 
 def noise_floor(rho: float, seeds: int, n: int = N, n_ref: int = N) -> dict:
     """Mean error and sd of the DV estimate with the optimal critic at sample size n, n'."""
-    rng = np.random.default_rng([7, round(rho * 10_000)])
-    estimates = []
-    for start in range(0, seeds, 250):
-        s = min(250, seeds - start)
-        x = rng.standard_normal((s, n))
-        z = np.stack([x, rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((s, n))], axis=-1)
-        z_ref = rng.standard_normal((s, n_ref, 2))
-        t_ref = t_star(z_ref, rho)
-        top = t_ref.max(axis=1, keepdims=True)
-        log_mean_exp = top[:, 0] + np.log(np.exp(t_ref - top).mean(axis=1))
-        estimates.append(t_star(z, rho).mean(axis=1) - log_mean_exp)
-    err = np.concatenate(estimates) - truth(rho)
+    err = dv_star_draws(rho, n, n_ref, seeds, np.random.default_rng([7, round(rho * 10_000)])) - truth(rho)
     sd = float(err.std(ddof=1))
     # How often even the optimal critic lands within one sd (about 68% for a normal error), and
     # hence the chance that it would meet ">= 9 of 10 seeds within 1 sd" (binomial tail).

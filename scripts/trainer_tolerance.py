@@ -27,20 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 def noise_floor(rho: float, n: int, reps: int = 2000, seed: int = 0) -> float:
     """sd over ``reps`` draws of DV(t*) on n + n samples, t* = log dP_Z/dP_Z' (the optimal critic)."""
-    rng = np.random.default_rng(seed)
-    cov = [[1.0, rho], [rho, 1.0]]
+    from nde_grader.oracle import noise_floor as dv_star_draws
 
-    def t_star(z):
-        x, y = z[..., 0], z[..., 1]
-        return -0.5 * math.log(1 - rho**2) - (x**2 - 2 * rho * x * y + y**2) / (2 * (1 - rho**2)) + (x**2 + y**2) / 2
-
-    values = []
-    for _ in range(reps):
-        Z = rng.multivariate_normal([0, 0], cov, size=n)
-        Z_ref = rng.standard_normal((n, 2))
-        t, t_ref = t_star(Z), t_star(Z_ref)
-        values.append(t.mean() - (np.logaddexp.reduce(t_ref) - math.log(n)))
-    return float(np.std(values))
+    return float(np.std(dv_star_draws(rho, n, n, reps, np.random.default_rng(seed))))
 
 
 def trainer_class(variant: str):

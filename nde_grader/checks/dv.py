@@ -34,22 +34,9 @@ import math
 
 import numpy as np
 
-from ..reference import t_star
+from ..oracle import dv as expected_dv, noise_floor, pairs as gaussian, t_star
 from . import (array, dims, entries, field, flag, integer, left_alone, mapping, number, of_kind, pairs, returned, rng,
                text)
-
-def gaussian(g: np.random.Generator, rho: float, n: int) -> np.ndarray:
-    """n samples of N(0, [[1, rho], [rho, 1]]), rounded to float32 (what the kernel holds)."""
-    w = g.standard_normal((n, 2))
-    w[:, 1] = rho * w[:, 0] + math.sqrt(1 - rho**2) * w[:, 1]
-    return w.astype(np.float32)
-
-
-def expected_dv(t_Z: np.ndarray, t_ref: np.ndarray) -> float:
-    """The sample DV bound of critic values, in double precision."""
-    t_Z, t_ref = np.asarray(t_Z, np.float64), np.asarray(t_ref, np.float64)
-    top = t_ref.max()
-    return float(t_Z.mean() - (top + math.log(np.exp(t_ref - top).sum()) - math.log(len(t_ref))))
 
 
 def expected_gradient(t_Z: np.ndarray, t_ref: np.ndarray) -> np.ndarray:
@@ -265,15 +252,7 @@ SIM_SIZES = ((2000, 100), (100, 2000))
 
 def simulated_sd(g: np.random.Generator, rho: float, n: int, n_ref: int, runs: int = SIM_RUNS) -> float:
     """The sd of `runs` estimates DV(t*) on fresh samples of sizes n and n_ref, in double precision."""
-    estimates = []
-    for start in range(0, runs, 250):
-        m = min(250, runs - start)
-        w = g.standard_normal((m, n, 2))
-        Z = np.stack([w[..., 0], rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]], axis=-1)
-        t_ref = t_star(g.standard_normal((m, n_ref, 2)), rho)
-        top = t_ref.max(axis=1, keepdims=True)
-        estimates.append(t_star(Z, rho).mean(axis=1) - (top[:, 0] + np.log(np.exp(t_ref - top).mean(axis=1))))
-    return float(np.concatenate(estimates).std(ddof=1))
+    return float(noise_floor(rho, n, n_ref, runs, g).std(ddof=1))
 
 
 def dv_sd_simulation(probe) -> None:

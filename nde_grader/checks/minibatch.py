@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from ..oracle import mi
 from . import (array, field, flag, integer, left_alone, mapping, number, of_kind, pairs, reaches_each, returned, rng,
                seed)
 
@@ -49,7 +50,7 @@ def domain(rho: float) -> tuple[float, float]:
 
 
 def _scaled_slips(c, rho: float) -> dict:
-    D = -0.5 * math.log(1 - rho**2)
+    D = mi(rho)
     c = np.asarray(c, dtype=np.float64)
     return {
         "without the factor 1/2": 2 * dv_closed(c, rho),
@@ -145,7 +146,7 @@ def dv_scaled_optimum(probe) -> None:
             f"dv_scaled at c = 0, 1 and 1 +- {H} for rho = {rho:.4f} gave {[at0, at1, below, above]}: the objective "
             "is finite there"
         )
-        D = -0.5 * math.log(1 - rho**2)
+        D = mi(rho)
         assert abs(at0) <= 1e-12, f"dv_scaled(0, {rho:.4f}) = {at0:.6g}: the constant critic 0 has objective 0 - log 1 = 0"
         assert abs(at1 - D) <= 1e-9, (
             f"dv_scaled(1, {rho:.4f}) = {at1:.6g}, but c = 1 is t* itself, whose objective is D = {D:.6g}"
@@ -247,7 +248,7 @@ def true_m_sd(rho: float, b: int, b_ref: int) -> float:
     log E_Q[e^(s t*)] = s D - 1/2 log(1 - s a) - 1/2 log(1 + s b) with a = rho/(1+rho),
     b = rho/(1-rho); E_Q[e^(2t*) t*^2] is its moment generating function's second derivative at 2.
     """
-    D = -0.5 * math.log(1 - rho**2)
+    D = mi(rho)
     a, bb, s = rho / (1 + rho), rho / (1 - rho), 2.0
     M = math.exp(s * D) / math.sqrt((1 - s * a) * (1 + s * bb))
     d1 = D + a / (2 * (1 - s * a)) - bb / (2 * (1 + s * bb))

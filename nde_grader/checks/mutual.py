@@ -42,32 +42,10 @@ import math
 
 import numpy as np
 
-from ..reference import t_star
+from ..oracle import dv, log_mean_exp as lme, mi, pairs, t_star
 from . import (array, entries, field, integer, left_alone, mapping, number, of_kind, reaches_each, returned, rng,
                seed, text)
 from . import pairs as paired  # this module's own pairs() draws pairs (x, y)
-
-
-def mi(rho: float) -> float:
-    return -0.5 * math.log(1 - rho**2)
-
-
-def pairs(g: np.random.Generator, rho: float, n: int) -> np.ndarray:
-    """n pairs (x, y) of the Gaussian with correlation rho, float32 (what the kernel holds)."""
-    w = g.standard_normal((n, 2))
-    w[:, 1] = rho * w[:, 0] + math.sqrt(1 - rho**2) * w[:, 1]
-    return w.astype(np.float32)
-
-
-def lme(a, axis=-1):
-    """log of the mean of e^a along ``axis``, in float64."""
-    a = np.asarray(a, np.float64)
-    top = a.max(axis=axis, keepdims=True)
-    return np.squeeze(top, axis) + np.log(np.exp(a - top).mean(axis=axis))
-
-
-def dv(t, t_ref) -> float:
-    return float(np.mean(np.asarray(t, np.float64)) - lme(t_ref))
 
 
 # --- shuffle_reference ---------------------------------------------------------------------

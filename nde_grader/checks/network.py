@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from . import array, dims, entries, field, flag, integer, mapping, pairs, rng, seed, text
+from . import array, dims, field, flag, integer, mapping, pairs, rng, seed, text
 
 # (input_size, hidden_size) other than the notebook's own 2-100.
 SHAPES = [(2, 100), (3, 7), (5, 16), (1, 4)]
