@@ -43,6 +43,7 @@ from pathlib import Path
 
 import nbformat
 
+from nde_grader.cells import grade_id
 from nde_grader.journal import DONE, KERNEL_DIED, NOTEBOOK_BUDGET_S, RUNNING, STOPPED, Journal
 from nde_grader.review import suspicious
 
@@ -171,7 +172,7 @@ def _cell_errors(path: Path, journal: Journal | None) -> list[str]:
     verdicts = journal.verdicts if journal else {}
     reasons: dict[str, list[str]] = {}
     for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if cell.cell_type != "code" or not gid:
             continue
         if is_grade(cell) and not is_solution(cell):
@@ -201,11 +202,10 @@ def _review(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     out = []
     for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and is_solution(cell):
             found = suspicious(cell.source)
             if found:
-                out.append(f"{path.stem}: review {meta.get('grade_id')}: the answer {'; '.join(found)}")
+                out.append(f"{path.stem}: review {grade_id(cell)}: the answer {'; '.join(found)}")
     return out
 
 
@@ -259,14 +259,13 @@ def _zero_unscored(course: Path, student: str, assignment: str, name: str) -> li
 
 def _take_out(nb, cell_id: str) -> str | None:
     """Make the cell ``cell_id`` harmless; return its grade id (or a description)."""
-    from nbgrader.utils import is_grade
+    from nbgrader.utils import is_grade, is_locked
 
     for i, cell in enumerate(nb.cells):
         if cell.get("id") != cell_id:
             continue
-        meta = cell.metadata.get("nbgrader", {})
-        gid = meta.get("grade_id") or f"cell {i + 1}"
-        if meta.get("locked") or is_grade(cell):
+        gid = grade_id(cell) or f"cell {i + 1}"
+        if is_locked(cell) or is_grade(cell):
             del nb.cells[i]  # nbgrader would restore a locked cell's source; it scores 0 instead
         else:
             cell.source = 'raise RuntimeError("this cell stopped the Python kernel while grading, so it was not run")\n'

@@ -24,6 +24,7 @@ import jupytext
 import nbformat
 from nbgrader.utils import compute_checksum, is_grade, is_solution
 
+from nde_grader.cells import grade_id
 from nde_grader.exports import ExportError, reference_package
 from nde_grader.hidden import checks_in
 from nde_grader.probe import check_exists
@@ -72,21 +73,21 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
         raise CourseError(f"{md.relative_to(ROOT)} does not parse as a MyST notebook: {exc}") from exc
     seen = set()
     for index, cell in enumerate(nb.cells):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in seen:
-            raise CourseError(f"{md.relative_to(ROOT)}: grade_id {grade_id!r} is used twice")
-        if grade_id:
-            seen.add(grade_id)
+        gid = grade_id(cell)
+        if gid in seen:
+            raise CourseError(f"{md.relative_to(ROOT)}: grade_id {gid!r} is used twice")
+        if gid:
+            seen.add(gid)
         if cell.cell_type == "code":
             try:
                 names = checks_in(cell.source) or []
                 for name in names:
                     check_exists(name)
             except ValueError as exc:
-                raise CourseError(f"{md.relative_to(ROOT)}, cell {grade_id or index}: hidden tests: {exc}") from exc
+                raise CourseError(f"{md.relative_to(ROOT)}, cell {gid or index}: hidden tests: {exc}") from exc
             if is_grade(cell) and not is_solution(cell) and not names:
                 # the kernel decides visible asserts, and a student's kernel can make any of them pass
-                raise CourseError(f"{md.relative_to(ROOT)}, test cell {grade_id}: no hidden check; every test cell names "
+                raise CourseError(f"{md.relative_to(ROOT)}, test cell {gid}: no hidden check; every test cell names "
                                   "at least one check(\"module.name\") that the grader runs itself (CONTRIBUTING.md)")
         # Stable ids keep regeneration free of spurious diffs; a cell that other notebooks
         # link to names its id ("anchor": links read 01_problem.ipynb#cell-id=<anchor>,
@@ -96,7 +97,7 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
             raise CourseError(f"{md.relative_to(ROOT)}: the anchor {anchor!r} is not a lower-case-and-hyphens name, or is used twice")
         if anchor:
             seen.add(anchor)
-        cell.id = anchor or grade_id or f"{md.stem[:2]}-{index:03d}"
+        cell.id = anchor or gid or f"{md.stem[:2]}-{index:03d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb.metadata.pop("jupytext", None)

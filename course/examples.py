@@ -15,8 +15,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import ROOT, CourseError
+from nde_grader.cells import grade_id
 from nde_grader.exports import answer_code
+
+from . import ROOT, CourseError
 
 CATALOG = ROOT / "catalog"
 EXAMPLE_WRONG = "descent_keeps_gradient"
@@ -94,7 +96,7 @@ def load_catalog() -> list[Variant]:
 def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
     from nbgrader.utils import is_solution  # importing nbgrader takes seconds: only when needed
 
-    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if is_solution(c)}
+    return {grade_id(c): c for c in nb.cells if is_solution(c)}
 
 
 def _names(source: str, names: set[str]) -> bool:
@@ -115,7 +117,7 @@ def cells_that_use(source_nb: nbformat.NotebookNode) -> dict[str, set[str]]:
         if c.cell_type == "code" and is_grade(c) and not is_solution(c):
             for gid in defined:
                 if any(_names(c.source, defined[user]) for user in users[gid]):
-                    out[gid].add(c.metadata["nbgrader"]["grade_id"])
+                    out[gid].add(grade_id(c))
     return out
 
 
@@ -125,11 +127,11 @@ def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbforma
     nb = copy.deepcopy(release_nb)
     reference = {k: answer_code(c.source) for k, c in _answer_cells(source_nb).items()}
     by_cell = {v.cell: v for v in variants}
-    for grade_id, cell in _answer_cells(nb).items():
-        if grade_id not in reference:
-            raise CourseError(f"answer cell {grade_id} is in the release but not in the source")
-        variant = by_cell.pop(grade_id, None)
-        cell.source = variant.answer(reference[grade_id]) if variant else reference[grade_id]
+    for gid, cell in _answer_cells(nb).items():
+        if gid not in reference:
+            raise CourseError(f"answer cell {gid} is in the release but not in the source")
+        variant = by_cell.pop(gid, None)
+        cell.source = variant.answer(reference[gid]) if variant else reference[gid]
     if by_cell:
         raise CourseError(f"no answer cell {sorted(by_cell)} for variants {[v.name for v in by_cell.values()]}")
     return nb

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import nbformat
 
+from nde_grader.cells import grade_id
+
 from . import ASSIGNMENT, ROOT
 
 MIN_TOKENS = 40
@@ -82,17 +84,16 @@ def answer_cells(stem: str, course: Path = ROOT) -> dict[str, tuple[str, str]]:
 
     source = nbformat.read(course / "source" / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
     release = nbformat.read(course / "release" / ASSIGNMENT / f"{stem}.ipynb", as_version=4)
-    given = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells
+    given = {grade_id(c): c.source for c in release.cells
              if c.cell_type == "code" and is_solution(c)}
     out = {}
     for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not is_solution(cell) or is_grade(cell):
             continue
         parts = SOLUTION.split(cell.source)
         block = "".join(parts[i + 1] for i in range(1, len(parts) - 1, 2) if parts[i] == "BEGIN")
         if _tokens(block) >= MIN_TOKENS:
-            out[meta["grade_id"]] = (SOLUTION.sub("", cell.source), given.get(meta["grade_id"], ""))
+            out[grade_id(cell)] = (SOLUTION.sub("", cell.source), given.get(grade_id(cell), ""))
     return out
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 
+from nde_grader.cells import grade_id
 from nde_grader.sandbox import MAX_NOTEBOOK_BYTES
 
 from .text import printable
@@ -43,8 +44,7 @@ secret that ``release_feedback`` files the student's feedback under."""
 def _ids(nb) -> list[str]:
     from nbgrader.utils import is_grade, is_locked, is_solution  # importing nbgrader takes seconds: only when needed
 
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id") and (is_grade(c) or is_solution(c) or is_locked(c))]
+    return [grade_id(c) for c in nb.cells if grade_id(c) and (is_grade(c) or is_solution(c) or is_locked(c))]
 
 
 def _read(path: Path) -> tuple[nbformat.NotebookNode | None, str]:
@@ -132,8 +132,9 @@ def _sanitize(nb, release, name: str, problems: list[str]) -> None:
     """Report what a student changed in the cells nbgrader relies on; repair, in ``nb`` (the
     copy that is graded), what would make nbgrader give up on the notebook: grading
     settings changed or made up, repeated grade ids or cell ids."""
-    released = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in release.cells
-                if c.metadata.get("nbgrader", {}).get("grade_id")}
+    from nbgrader.utils import is_locked
+
+    released = {grade_id(c): c.metadata["nbgrader"] for c in release.cells if grade_id(c)}
     foreign, restored = [], []
     for cell in nb.cells:  # what marks a cell as graded, and how, is the release's
         if "nbgrader" not in cell.metadata:
@@ -154,7 +155,7 @@ def _sanitize(nb, release, name: str, problems: list[str]) -> None:
     ids = _ids(nb)
     for gid in sorted({g for g in ids if ids.count(g) > 1}):
         problems.append(f"{name}: cell '{gid}' appears {ids.count(gid)} times (copied?): only the last copy is graded")
-        copies = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid]
+        copies = [c for c in nb.cells if grade_id(c) == gid]
         for cell in copies[:-1]:
             del cell.metadata["nbgrader"]  # a plain cell now; nbgrader's own repair would abort the student
             cell.metadata.pop("deletable", None), cell.metadata.pop("editable", None)
@@ -173,10 +174,8 @@ def _sanitize(nb, release, name: str, problems: list[str]) -> None:
     if order != want:
         bad = next(i for i, (a, b) in enumerate(zip(order, want)) if a != b)
         problems.append(f"{name}: cells out of order: '{order[bad]}' comes before '{want[bad]}'; graded as submitted")
-    locked = {c.metadata["nbgrader"]["grade_id"]: c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("locked")}
-    edited = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-              if c.metadata.get("nbgrader", {}).get("grade_id") in locked
-              and c.source.strip() != locked[c.metadata["nbgrader"]["grade_id"]].strip()]
+    locked = {grade_id(c): c.source for c in release.cells if grade_id(c) and is_locked(c)}
+    edited = [grade_id(c) for c in nb.cells if grade_id(c) in locked and c.source.strip() != locked[grade_id(c)].strip()]
     if edited:
         problems.append(f"{name}: locked cells {', '.join(repr(g) for g in edited)} were edited: graded with the originals")
 

@@ -40,10 +40,11 @@ def trainer_class(variant: str):
 
     import nde_grader.reference as course
     from course.examples import load_catalog
+    from nde_grader.cells import grade_id
     from nde_grader.exports import answer_code
 
     nb = nbformat.read(ROOT / "source" / "divergence" / "05_trainer.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "trainer")
+    cell = next(c for c in nb.cells if grade_id(c) == "trainer")
     code = answer_code(cell.source)
     if variant != "reference":
         code = next(v for v in load_catalog() if v.name == variant).answer(code)
