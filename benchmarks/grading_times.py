@@ -66,7 +66,7 @@ def model(task_s: float, coordinator_s: float, setup_s: float, n: int = MODEL_CL
 
 
 def section_grading(args, results):
-    from nde_grader.sandbox import unavailable
+    from nde_grader.kernel.sandbox import unavailable
 
     headless_env()
     names = [p.stem for p in sorted((ROOT / "source" / "divergence").glob("*.ipynb"))]

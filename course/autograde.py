@@ -8,7 +8,7 @@ past its time budget, an error of its own), the student's notebooks are graded o
 one; a cell that kills the kernel is replaced by an error (an answer cell) or left out
 and scored 0 (a test cell), and the notebook is graded again.
 
-Every kernel runs in the grading sandbox (nde_grader/sandbox.py, on bubblewrap): a
+Every kernel runs in the grading sandbox (nde_grader/kernel/sandbox.py, on bubblewrap): a
 scratch folder with only the student's notebooks, a file system without the course's
 repository, the gradebook or other students, namespaces of its own, no network. The grader decides each test
 cell itself and runs the hidden checks outside the kernel (nde_grader/execute.py); what
@@ -75,10 +75,10 @@ def _env(extra: dict | None = None) -> dict:
 def _die_with_parent() -> None:
     """In the nbgrader child: be killed when the process that started it dies (a Dask worker
     shut down, a grader stopped with Ctrl-C), instead of grading on for nobody."""
-    import ctypes
+    from nde_grader.kernel.zygote import die_with_parent
 
     try:
-        ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+        die_with_parent()
     except (OSError, AttributeError):
         pass
 
@@ -365,9 +365,9 @@ def autograde(course: Path, who: list[str] | None = None, assignment: str = ASSI
     """Grade each student of ``who`` (default: all) by itself; ``env``: extra environment
     variables for the grader (scripts/flake_check.py sets the grading seed); ``zygote``
     false starts every kernel from scratch instead of forking it from this process's
-    zygote (nde_grader/zygote.py); ``given``: student -> what was left out of their folder
+    zygote (nde_grader/kernel/zygote.py); ``given``: student -> what was left out of their folder
     before it was copied here."""
-    from nde_grader.sandbox import Zygote
+    from nde_grader.kernel.warm import Zygote
 
     names = sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
     env = dict(env or {})

@@ -19,7 +19,7 @@ and only the first result that reaches the coordinator is written. A task whose 
 keep dying (``distributed.scheduler.allowed-failures``, 2 here) is recorded as "needs
 review" with the reason; the batch always finishes. Dask has no per-task timeout: the
 cell and notebook limits of course/autograde.py hold inside each task, and the kernels have
-a memory limit (nde_grader/sandbox.py).
+a memory limit (nde_grader/kernel/sandbox.py).
 
 Every result is first kept beside the graded notebooks
 (``autograded/<student>/<assignment>/.nde-result.json``), then written to the gradebook,

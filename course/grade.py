@@ -39,7 +39,7 @@ def copy_mathjax(feedback: Path) -> None:
 
 def check_sandbox(course: Path) -> None:
     """Refuse to grade when a sandboxed kernel could reach the answers, or cannot start."""
-    from nde_grader.sandbox import self_test
+    from nde_grader.kernel.sandbox import self_test
 
     hidden = [course / "source", course / "gradebook.db", course / "submitted", course / "nbgrader_config.py",
               ROOT / "nde_grader", ROOT / "notebooks", ROOT / ".git"]

@@ -117,7 +117,7 @@ def _regular(path: Path, top: Path) -> bool:
 
 def submitted_answers(path: Path, top: Path, cells: dict) -> tuple[str | None, str]:
     """A student's answer cells of one notebook, joined, or None and why they cannot be read."""
-    from nde_grader.sandbox import MAX_NOTEBOOK_BYTES
+    from nde_grader.kernel.sandbox import MAX_NOTEBOOK_BYTES
 
     if not _regular(path, top):
         return None, f"{path.name}: not a regular file (a link?): left out"

@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from nde_grader.cells import grade_id
-from nde_grader.sandbox import MAX_NOTEBOOK_BYTES
+from nde_grader.kernel.sandbox import MAX_NOTEBOOK_BYTES
 
 from .text import printable
 

@@ -19,8 +19,9 @@ What is graded against
 
 How a notebook is graded
 - ``execute``       nbgrader's Execute preprocessor for grading: every kernel in a sandbox
-                    (``sandbox.py``, on bubblewrap; kernels forked by ``zygote.py``, for
-                    which ``zygote_client.py`` stands in), hidden checks across the boundary,
+                    (``kernel/``: ``sandbox.py`` on bubblewrap, kernels forked by a zygote,
+                    ``warm.py`` and ``zygote.py``, for which ``zygote_client.py`` stands in),
+                    hidden checks across the boundary,
                     and the grader's own verdict of every test cell (``SaveVerdicts`` scores
                     from it, never from the cell's outputs);
 - ``preprocessors`` the course's other nbgrader preprocessors and the feedback's exporter

@@ -48,11 +48,13 @@ from traitlets import Bool, Integer, Unicode
 from nde_student.cells import only_docstring, strip_colours
 from nde_student.warnings_only import NORMALIZE_WARNINGS
 
+from .cells import grade_id
 from .exports import earlier_exports
 from .hidden import checks_in, visible_part
 from .journal import DONE, KERNEL_DIED, NOTEBOOK_BUDGET_S, STOPPED, Journal, Verdict
+from .kernel.sandbox import ZYGOTE_CLIENT, Sandbox
+from .kernel.warm import Zygote
 from .probe import KernelProbe, run_check
-from .sandbox import ZYGOTE_CLIENT, Sandbox, Zygote
 from .syntax import parse
 
 _PROVIDE = "import nde_student.earlier as __nde_e\n__nde_e.provide({sources})\ndel __nde_e\n"
@@ -91,7 +93,7 @@ class GradingExecute(Execute):
     scratch_dir = Unicode("", help="Where the kernels' scratch folders go (default: the system's temporary folder).").tag(
         config=True)
     zygote = Bool(True, help="Fork kernels from a process that has imported the heavy modules once "
-                  "(nde_grader/zygote.py); NDE_ZYGOTE=0 turns it off.").tag(config=True)
+                  "(nde_grader/kernel/zygote.py); NDE_ZYGOTE=0 turns it off.").tag(config=True)
     journal_dir = Unicode("", help="Where to write each notebook's journal (nde_grader/journal.py); "
                           "course/autograde.py sets it.").tag(config=True)
     notebook_budget = Integer(NOTEBOOK_BUDGET_S, help="Seconds one notebook may run (NDE_NOTEBOOK_BUDGET_S); the "
@@ -251,13 +253,13 @@ class GradingExecute(Execute):
 
     def _fail(self, cell, ename: str, why: str, output: bool = True) -> None:
         """Record a failed verdict for the test cell; show the reason in it unless it is there already."""
-        self._journal.verdicts[cell.metadata["nbgrader"]["grade_id"]] = Verdict(False, f"{ename}: {why}")
+        self._journal.verdicts[grade_id(cell)] = Verdict(False, f"{ename}: {why}")
         if output:
             cell.outputs.append(_error(ename, why))
 
     def _test(self, cell, index: int) -> None:
         """Run a test cell's visible asserts in the kernel and its hidden checks here; record the verdict."""
-        gid = cell.metadata["nbgrader"]["grade_id"]
+        gid = grade_id(cell)
         full = cell.source
         try:
             checks = checks_in(full) or []
@@ -334,7 +336,7 @@ class SaveVerdicts(SaveAutoGrades):
     def _add_score(self, cell, resources) -> None:
         if not is_test_cell(cell):
             return super()._add_score(cell, resources)
-        gid = cell.metadata["nbgrader"]["grade_id"]
+        gid = grade_id(cell)
         grade = self.gradebook.find_grade(gid, self.notebook_id, self.assignment_id, self.student_id)
         verdict = resources.get("nde_verdicts", {}).get(gid)
         if verdict is None:

@@ -10,6 +10,7 @@ from traitlets import List
 from nde_student.cells import docstring_rule
 from nde_student.warnings_only import warnings_only
 
+from .cells import grade_id
 from .syntax import parse
 
 
@@ -31,7 +32,7 @@ class LimitOutputSize(LimitOutput):
             cell.outputs = merged
         for output in merged:
             if output.get("output_type") == "stream" and len(output.text) > self.MAX_CHARS:
-                name = cell.metadata.get("nbgrader", {}).get("grade_id") or f"number {cell_index + 1}"
+                name = grade_id(cell) or f"number {cell_index + 1}"
                 size = len(output.text)
                 size = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
                 self.log.warning("Output of cell %s cut: it printed %s", name, size)
@@ -128,7 +129,7 @@ class FeedbackMarks(NbGraderPreprocessor):
                     continue
                 meta = cell.metadata["nbgrader"]
                 try:
-                    grade = gb.find_grade(meta["grade_id"], info["notebook"], info["assignment"], info["student"])
+                    grade = gb.find_grade(grade_id(cell), info["notebook"], info["assignment"], info["student"])
                 except MissingEntry:
                     continue
                 pending = awaits_hand(grade)

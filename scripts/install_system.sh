@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages that grading, the tests and a shared gradebook need:
-# - bubblewrap, the grading sandbox (nde_grader/sandbox.py), and util-linux (setpriv,
+# - bubblewrap, the grading sandbox (nde_grader/kernel/sandbox.py), and util-linux (setpriv,
 #   prlimit: usually there already);
 # - Chromium for the browser test (tests/test_browser.py), driven with Python Playwright
 #   (from requirements.txt); Playwright's own browser download is not used;

@@ -32,7 +32,7 @@ from nbgrader.utils import determine_grade, is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT, autograde
 from course.trial import run_trial
-from nde_grader.sandbox import unavailable
+from nde_grader.kernel.sandbox import unavailable
 
 from .attacks import ATTACKS, CANARY, VICTIM, XSS, canary_png, write_attack
 from .conftest import notebook_paths
@@ -49,7 +49,7 @@ ALLOWED_ENV = {"MPLBACKEND", "NDE_HEADLESS", "NBGRADER_EXECUTION", "PYTHONWARNIN
                "PYTHONUSERBASE", "PYTHONNOUSERSITE", "PYTHONDONTWRITEBYTECODE", "JPY_PARENT_PID", "JPY_SESSION_NAME",
                # set by ipykernel and IPython themselves, inside the kernel
                "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR", "GIT_PAGER", "PAGER", "TERM", "PYDEVD_USE_FRAME_EVAL"}
-"""The variables a grading kernel may have: the sandbox's own (nde_grader/sandbox.py kernel_env) and its kernel's."""
+"""The variables a grading kernel may have: the sandbox's own (nde_grader/kernel/sandbox.py kernel_env) and its kernel's."""
 
 
 def _student(name: str) -> str:

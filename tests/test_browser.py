@@ -290,7 +290,7 @@ def feedback_pages(tmp_path_factory):
     from contextlib import redirect_stdout
 
     from course.grade import main as grade_main
-    from nde_grader.sandbox import unavailable
+    from nde_grader.kernel.sandbox import unavailable
 
     if unavailable():
         pytest.skip(f"grading needs its sandbox: {unavailable()}")

@@ -33,7 +33,7 @@ from nbgrader.utils import is_solution
 from course import ASSIGNMENT, ROOT
 from course.bundle import write_bundle
 from course.examples import fill_answers
-from nde_grader.sandbox import SYSTEM, Sandbox, unavailable
+from nde_grader.kernel.sandbox import SYSTEM, Sandbox, unavailable
 
 from .conftest import IDIOMS, distinctive
 

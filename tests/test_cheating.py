@@ -33,7 +33,7 @@ from course import ASSIGNMENT, ROOT
 from course.autograde import prepare_gradebook
 from course.trial import run_trial
 from nde_grader.exports import notebook_exports
-from nde_grader.sandbox import unavailable
+from nde_grader.kernel.sandbox import unavailable
 
 from .cheats import IN_MEMORY, REACH, STRATEGIES, cheat_cell
 from .conftest import execute, notebook_paths

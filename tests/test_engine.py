@@ -27,7 +27,7 @@ from course import ASSIGNMENT, CourseError
 from course.engine import grade_class
 from course.gradebook import gradebook_lock, kept
 from course.grade import scores
-from nde_grader.sandbox import unavailable
+from nde_grader.kernel.sandbox import unavailable
 
 from . import postgres as pg
 from .conftest import one_notebook_course

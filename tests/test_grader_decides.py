@@ -15,7 +15,7 @@ import pytest
 
 from course.submission import MAX_ENTRIES, submission_files
 from course.text import printable
-from nde_grader import sandbox
+from nde_grader.kernel import sandbox
 from nde_grader.harness import MIME, encode
 from nde_grader.probe import KernelProbe, KernelRaised
 

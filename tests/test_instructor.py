@@ -27,7 +27,7 @@ from course import ASSIGNMENT, ROOT
 from course.examples import fill_answers
 from course.grade import main as grade_main
 from nde_grader.export import CANVAS_COLUMNS
-from nde_grader.sandbox import unavailable
+from nde_grader.kernel.sandbox import unavailable
 
 from .conftest import one_notebook_course
 

@@ -28,8 +28,8 @@ from course import ASSIGNMENT, ROOT
 from nde_grader.exports import earlier_exports
 from nde_grader.harness import decode, encode, roundtrip
 from nde_grader.hidden import checks_in, visible_part
+from nde_grader.kernel.sandbox import Sandbox, self_test, unavailable
 from nde_grader.probe import HARNESS, bootstrap_code, check_function
-from nde_grader.sandbox import Sandbox, self_test, unavailable
 
 from .conftest import distinctive, notebook_paths
 
@@ -214,7 +214,7 @@ def test_a_sandboxed_process_has_a_memory_limit(monkeypatch):
 def test_the_course_stays_hidden_inside_a_visible_folder():
     """A course kept inside a folder the kernel may read (under /usr/local, say) is still
     covered: only its environment and the students' library show through."""
-    from nde_grader.sandbox import visible_paths
+    from nde_grader.kernel.sandbox import visible_paths
 
     box = Sandbox(visible=[*visible_paths(), str(ROOT.parent)])
     try:
@@ -250,7 +250,7 @@ def _forked_kernel(zygote, box: Sandbox):
     """A kernel manager whose kernel the zygote forks into ``box``, started and ready."""
     from jupyter_client import KernelManager
 
-    from nde_grader.sandbox import ZYGOTE_CLIENT
+    from nde_grader.kernel.sandbox import ZYGOTE_CLIENT
 
     km = KernelManager(transport="ipc", ip=box.ipc_prefix, connection_file=box.connection_file, kernel_name="python3")
     original = km.format_kernel_cmd
@@ -265,7 +265,7 @@ def _forked_kernel(zygote, box: Sandbox):
 
 @needs_sandbox
 def test_a_kernel_forked_from_the_zygote_is_sandboxed_warm_and_interruptible():
-    from nde_grader.sandbox import Zygote
+    from nde_grader.kernel.warm import Zygote
 
     zygote = Zygote()
     box = Sandbox(zygote=zygote.path)
@@ -312,7 +312,7 @@ def test_nothing_of_one_forked_kernel_reaches_the_next_or_the_zygote():
     """Kernels forked one after another from one zygote (two students' notebooks, say): the
     second finds nothing the first left in /tmp, /dev/shm or its home, no process of it,
     no way to trace or read the zygote, and not the zygote's socket."""
-    from nde_grader.sandbox import Zygote
+    from nde_grader.kernel.warm import Zygote
 
     zygote = Zygote()
     try:
@@ -342,9 +342,9 @@ def test_nothing_of_one_forked_kernel_reaches_the_next_or_the_zygote():
         second.close()
     finally:
         zygote.close()
-    from nde_grader.sandbox import visible_paths
+    from nde_grader.kernel.sandbox import boxes_of, visible_paths
 
-    shown = [str(Zygote.boxes_of(zygote.path)), *visible_paths()]  # what is mounted in /tmp, and the way to it
+    shown = [str(boxes_of(zygote.path)), *visible_paths()]  # what is mounted in /tmp, and the way to it
     assert all(any(p.startswith(f"/tmp/{name}") for p in shown) for name in found["tmp"]), f"/tmp holds {found['tmp']}"
     assert found["shm"] == [] and "planted" not in found["home"], found
     assert not found["socket"] and not found["first"]

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from course import ASSIGNMENT, ROOT
-from nde_grader.sandbox import unavailable
+from nde_grader.kernel.sandbox import unavailable
 
 pytestmark = pytest.mark.slow
 USER = "nde-instructor"

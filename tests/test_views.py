@@ -81,7 +81,7 @@ def graded_course(tmp_path_factory) -> Path:
     """The example student "wrong" graded in SHOWN by `python -m course grade`, in a course
     folder of its own."""
     from course.grade import main as grade_main
-    from nde_grader.sandbox import unavailable
+    from nde_grader.kernel.sandbox import unavailable
 
     if unavailable():
         pytest.skip(f"grading needs its sandbox: {unavailable()}")

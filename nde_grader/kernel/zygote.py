@@ -1,6 +1,6 @@
 """Pre-warmed grading kernels: a process that imports the heavy modules once and forks a kernel per notebook.
 
-    python -I zygote.py --sandboxed FD     inside the grading sandbox (bubblewrap, sandbox.Zygote)
+    python -I zygote.py --sandboxed FD     inside the grading sandbox (bubblewrap, warm.Zygote)
     python -I zygote.py --plain FD         without it (python -m course grade --no-sandbox)
 
 Starting a kernel and importing PyTorch, NumPy, pandas, matplotlib and seaborn costs a
@@ -44,6 +44,13 @@ SCRATCH = ("/tmp", "/dev/shm")
 """Emptied between kernels (inside the sandbox: they are its own)."""
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """Be killed (SIGKILL) when the process that started this one dies. The grader's nbgrader
+    children use it too (course/autograde.py); zygote_client.py, which may import nothing of
+    the course, makes the same call itself."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _kernel(request: dict, sandboxed: bool) -> None:
@@ -213,7 +220,7 @@ def _read_request(client: socket.socket) -> tuple[dict, list[int]]:
 
 
 def serve(fd: int, sandboxed: bool) -> None:
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the grader dies: so does the zygote
+    die_with_parent()  # the grader dies: so does the zygote
     if sandboxed:
         if not _in_own_sandbox():
             sys.stderr.write("zygote.py --sandboxed runs only inside the grading sandbox\n")

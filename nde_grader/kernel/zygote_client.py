@@ -25,6 +25,7 @@ def main(argv: list[str]) -> int:
         return 2
     import ctypes
 
+    # PR_SET_PDEATHSIG (zygote.die_with_parent, written again: this file imports nothing of the course)
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # its starter dies (the grader): so does it, and the kernel
     request = {"argv": argv[4:]}
     try:
