@@ -108,11 +108,11 @@ CHUNK = {"separable": 0, "concat": 2}
 
 def _course_answers(notebook: str, grade_ids: tuple[str, ...]) -> dict:
     """The functions a notebook's answer cells define (the course's own answers, from
-    source/), by grade_id: the definitions only, as ``nde_grader.exports`` reads them."""
+    source/), by grade_id: the definitions only, as ``nde_grader.reference_build`` reads them."""
     import nbformat
 
     from nde_grader.cells import grade_id
-    from nde_grader.exports import answer_code
+    from nde_grader.reference_build import answer_code
     from nde_student.earlier import definitions_only
 
     nb = nbformat.read(ROOT / "source" / "divergence" / f"{notebook}.ipynb", as_version=4)

@@ -25,9 +25,9 @@ import nbformat
 from nbgrader.utils import compute_checksum, is_grade, is_solution
 
 from nde_grader.cells import grade_id
-from nde_grader.exports import ExportError, reference_package
 from nde_grader.hidden import checks_in
 from nde_grader.probe import check_exists
+from nde_grader.reference_build import ExportError, reference_package
 
 from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError, tool_env
 from . import examples

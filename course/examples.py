@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from nde_grader.cells import grade_id
-from nde_grader.exports import answer_code
+from nde_grader.reference_build import answer_code
 
 from . import ROOT, CourseError
 

@@ -4,7 +4,7 @@ The students are graded on Dask (course/engine.py; a local cluster unless a sche
 given), each by itself (course/autograde.py), from a vetted copy of their folder
 (course/submission.py). Feedback (with MathJax beside it, for reading offline), a page
 for every notebook that could not be graded, the CSV exports (grades.csv, canvas.csv:
-nde_grader/export.py), the score table and the similarity report
+nde_grader/gradebook_csv.py), the score table and the similarity report
 (course/similarity.py) follow.
 
 Before grading, a sandboxed process checks that it can see none of the instructor's
@@ -61,11 +61,11 @@ def scores(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None
 
 
 def grades(course: Path, assignment: str = ASSIGNMENT, db_url: str | None = None) -> dict:
-    """student -> notebook -> nde_grader.export.NotebookGrade (None: not submitted), for the
+    """student -> notebook -> nde_grader.gradebook_csv.NotebookGrade (None: not submitted), for the
     students with a folder under submitted/."""
     from nbgrader.api import Gradebook
 
-    from nde_grader.export import class_grades
+    from nde_grader.gradebook_csv import class_grades
 
     with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy warnings
@@ -210,7 +210,7 @@ def main(who: list[str] | None = None, course: Path = ROOT, sandbox: bool = True
     write_ungraded_feedback(course, who or everyone)
     copy_mathjax(course / "feedback")
     for exporter, to in (("CourseGrades", "grades.csv"), ("CanvasGrades", "canvas.csv")):
-        status, log = nbgrader(["export", f"--exporter=nde_grader.export.{exporter}", f"--to={to}",
+        status, log = nbgrader(["export", f"--exporter=nde_grader.gradebook_csv.{exporter}", f"--to={to}",
                                 "--log-level=WARN", *db_args], course)
         if status:
             print(f"export to {to} reported a problem:\n{log}")

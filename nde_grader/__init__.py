@@ -5,7 +5,7 @@ the bundle for it), and none of it is visible to a grading kernel. Its modules:
 
 What is graded against
 - ``reference/``    the course's answers, generated from the notebooks' cells tagged export
-                    (by ``exports.py``: the cells as code, the ``from_notebook`` lines resolved);
+                    (by ``reference_build.py``: the cells as code, the ``from_notebook`` lines resolved);
 - ``oracle``        the Gaussian problem in closed form and double precision (pairs, t*,
                     log-mean-exp, DV, the noise floor), for the checks, benchmarks and scripts;
 - ``checks/``       the hidden checks, one module per notebook. They run in the grader's
@@ -34,6 +34,6 @@ How a notebook is graded
 What the instructor sees
 - ``safe_view``     a submitted notebook made safe to show in the feedback and formgrader;
 - ``templates/``    the feedback and formgrader pages (typeset offline with the course's MathJax);
-- ``export``        grades out of the gradebook: the course's CSV and Canvas's (nbgrader's
+- ``gradebook_csv`` grades out of the gradebook: the course's CSV and Canvas's (nbgrader's
                     export plugins).
 """

@@ -49,12 +49,12 @@ from nde_student.cells import only_docstring, strip_colours
 from nde_student.warnings_only import NORMALIZE_WARNINGS
 
 from .cells import grade_id
-from .exports import earlier_exports
 from .hidden import checks_in, visible_part
 from .journal import DONE, KERNEL_DIED, NOTEBOOK_BUDGET_S, STOPPED, Journal, Verdict
 from .kernel.sandbox import ZYGOTE_CLIENT, Sandbox
 from .kernel.warm import Zygote
 from .probe import KernelProbe, run_check
+from .reference_build import earlier_exports
 from .syntax import parse
 
 _PROVIDE = "import nde_student.earlier as __nde_e\n__nde_e.provide({sources})\ndel __nde_e\n"

@@ -118,7 +118,7 @@ class FeedbackMarks(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook, MissingEntry
 
-        from .export import awaits_hand
+        from .gradebook_csv import awaits_hand
 
         info = resources["nbgrader"]
         totals = {"auto_score": 0.0, "auto_max": 0.0, "pending": 0, "pending_points": 0.0, "mathjax": list(self.mathjax),

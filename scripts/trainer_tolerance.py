@@ -41,7 +41,7 @@ def trainer_class(variant: str):
     import nde_grader.reference as course
     from course.examples import load_catalog
     from nde_grader.cells import grade_id
-    from nde_grader.exports import answer_code
+    from nde_grader.reference_build import answer_code
 
     nb = nbformat.read(ROOT / "source" / "divergence" / "05_trainer.ipynb", as_version=4)
     cell = next(c for c in nb.cells if grade_id(c) == "trainer")
@@ -64,8 +64,8 @@ def one(args):
     os.environ["NDE_GRADING_SEED"] = str(seed)
     import nde_student.earlier
     from nde_grader.checks import trainer as check
-    from nde_grader.exports import earlier_exports
     from nde_grader.probe import LocalProbe
+    from nde_grader.reference_build import earlier_exports
 
     # the check trains with the course's Net and DV, as while grading
     nde_student.earlier.provide(earlier_exports(ROOT / "source" / "divergence", "05_trainer"))

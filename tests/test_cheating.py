@@ -32,8 +32,8 @@ from nbgrader.utils import is_grade, is_solution
 from course import ASSIGNMENT, ROOT
 from course.autograde import prepare_gradebook
 from course.trial import run_trial
-from nde_grader.exports import notebook_exports
 from nde_grader.kernel.sandbox import unavailable
+from nde_grader.reference_build import notebook_exports
 
 from .cheats import IN_MEMORY, REACH, STRATEGIES, cheat_cell
 from .conftest import execute, notebook_paths

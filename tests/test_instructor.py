@@ -26,7 +26,7 @@ import pytest
 from course import ASSIGNMENT, ROOT
 from course.examples import fill_answers
 from course.grade import main as grade_main
-from nde_grader.export import CANVAS_COLUMNS
+from nde_grader.gradebook_csv import CANVAS_COLUMNS
 from nde_grader.kernel.sandbox import unavailable
 
 from .conftest import one_notebook_course

@@ -25,11 +25,11 @@ import pytest
 from nbgrader.utils import is_solution
 
 from course import ASSIGNMENT, ROOT
-from nde_grader.exports import earlier_exports
 from nde_grader.harness import decode, encode, roundtrip
 from nde_grader.hidden import checks_in, visible_part
 from nde_grader.kernel.sandbox import Sandbox, self_test, unavailable
 from nde_grader.probe import HARNESS, bootstrap_code, check_function
+from nde_grader.reference_build import earlier_exports
 
 from .conftest import distinctive, notebook_paths
 

@@ -17,7 +17,7 @@ from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
 from course.build import markdown_sources, passed_line
-from nde_grader.exports import answer_code
+from nde_grader.reference_build import answer_code
 from nde_student.earlier import definitions_only
 
 from .conftest import notebook_paths
@@ -98,7 +98,7 @@ def test_the_reference_package_holds_the_exported_cells():
     written there (the from_notebook lines become imports of the sibling modules)."""
     import ast
 
-    from nde_grader.exports import module_name
+    from nde_grader.reference_build import module_name
 
     package = ROOT / "nde_grader" / "reference"
     for md in markdown_sources():

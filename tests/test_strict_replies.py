@@ -34,10 +34,10 @@ import pytest
 from nbgrader.utils import is_solution
 
 from course import ASSIGNMENT, ROOT
-from nde_grader.exports import answer_code, earlier_exports
 from nde_grader.harness import encode, roundtrip
 from nde_grader.hidden import checks_in
 from nde_grader.probe import LocalProbe, Probe, run_check
+from nde_grader.reference_build import answer_code, earlier_exports
 from nde_student import earlier
 from nde_student.earlier import EXPORT_TAG, definitions_only
 

@@ -40,7 +40,7 @@ HINT = ("with L(w) = cosh(1.0 (w - 0.5)), w0 = 0.0, lr = 0.05, steps = 7: descen
 def test_a_blank_written_answer_is_graded_in_the_table_and_the_export(tmp_path, monkeypatch):
     from nbgrader.api import Gradebook
 
-    from nde_grader.export import CourseGrades, class_grades
+    from nde_grader.gradebook_csv import CourseGrades, class_grades
 
     monkeypatch.setenv("PATH", tool_env()["PATH"])  # a new gradebook runs alembic
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:

@@ -7,7 +7,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course import autograde, grade, submission, text
-from nde_grader.export import NotebookGrade, Override
+from nde_grader.gradebook_csv import NotebookGrade, Override
 from nde_grader.journal import Journal, Verdict
 
 

@@ -1,4 +1,4 @@
-"""nde_grader/export.py: grades.csv and canvas.csv from a gradebook (one in memory here)."""
+"""nde_grader/gradebook_csv.py: grades.csv and canvas.csv from a gradebook (one in memory here)."""
 from __future__ import annotations
 
 import csv
@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from nde_grader import export
+from nde_grader import gradebook_csv as export
 
 from .fakes import Assignment, Grade, Gradebook, Notebook, Student
 

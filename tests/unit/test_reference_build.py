@@ -1,11 +1,11 @@
-"""nde_grader/exports.py: the course's answers as code, from the cells tagged export."""
+"""nde_grader/reference_build.py: the course's answers as code, from the cells tagged export."""
 from __future__ import annotations
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nde_grader import exports
+from nde_grader import reference_build as exports
 
 ANSWER = ("def L(w):\n    ### BEGIN SOLUTION\n    return torch.exp(w * z)\n    ### END SOLUTION\n\n\n"
           "print(L(torch.zeros(2)))\n")

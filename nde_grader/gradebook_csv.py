@@ -1,7 +1,7 @@
 """Grades out of the gradebook: the course's CSV and a Canvas gradebook CSV (nbgrader export plugins).
 
-    nbgrader export --exporter=nde_grader.export.CourseGrades --to=grades.csv
-    nbgrader export --exporter=nde_grader.export.CanvasGrades --to=canvas.csv
+    nbgrader export --exporter=nde_grader.gradebook_csv.CourseGrades --to=grades.csv
+    nbgrader export --exporter=nde_grader.gradebook_csv.CanvasGrades --to=canvas.csv
 
 (``python -m course grade`` writes both.) A score set by hand in formgrader counts, and
 shows as such: ``grades.csv`` gives, next to the score, what the autograder gave and
