@@ -27,7 +27,7 @@ from nbgrader.utils import compute_checksum, is_grade, is_solution
 from nde_grader.cells import grade_id
 from nde_grader.hidden import checks_in
 from nde_grader.probe import check_exists
-from nde_grader.reference_build import ExportError, reference_package
+from nde_grader.reference_build import ExportError, notebook_key, reference_package
 
 from . import ASSIGNMENT, NOTEBOOKS, ROOT, SOURCE, CourseError, tool_env
 from . import examples
@@ -82,6 +82,9 @@ def read_myst(md: Path) -> nbformat.NotebookNode:
             try:
                 names = checks_in(cell.source) or []
                 for name in names:
+                    if name.partition(".")[0] != notebook_key(md.stem):
+                        raise ValueError(f"check({name!r}) is not one of this notebook's: its checks are "
+                                         f"check(\"{notebook_key(md.stem)}.<function>\") (nde_grader/reference_build.py)")
                     check_exists(name)
             except ValueError as exc:
                 raise CourseError(f"{md.relative_to(ROOT)}, cell {gid or index}: hidden tests: {exc}") from exc

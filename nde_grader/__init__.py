@@ -14,7 +14,7 @@ What is graded against
 - ``harness/``      the small routines a probe runs inside the student's kernel: they call
                     the student's code on the check's inputs and send back what it returned,
                     never an answer or an expected value;
-- ``hidden``        the ``check("<module>.<function>")`` lines of the test cells, read and
+- ``hidden``        the ``check("<key>.<function>")`` lines of the test cells, read and
                     stripped (the kernel runs a test cell without them).
 
 How a notebook is graded

@@ -1,4 +1,4 @@
-"""The hidden tests of the source notebooks: ``check("<module>.<function>")``.
+"""The hidden tests of the source notebooks: ``check("<key>.<function>")``.
 
 A test cell of a source notebook ends with::
 

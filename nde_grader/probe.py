@@ -1,7 +1,7 @@
 """How a hidden check reaches the student's code: a probe.
 
-A check is a function of a ``Probe``. ``probe.run("<module>.<routine>", **params)`` runs a
-routine of ``nde_grader/harness/<module>.py`` where the student's answers are and returns
+A check is a function of a ``Probe``. ``probe.run("<key>.<routine>", **params)`` runs a
+routine of ``nde_grader/harness/<key>.py`` where the student's answers are and returns
 what it sent back (numbers, arrays, strings, lists and dicts of them). Expected values
 are computed by the check itself, in the grader's process.
 
@@ -133,7 +133,7 @@ class KernelProbe(Probe):
 
 
 def check_exists(name: str) -> None:
-    """Raise ValueError unless ``nde_grader/checks/<module>.py`` defines ``<function>``
+    """Raise ValueError unless ``nde_grader/checks/<key>.py`` defines ``<function>``
     (read, not imported: the course's build calls this before the reference exists)."""
     import ast
 
@@ -147,7 +147,7 @@ def check_exists(name: str) -> None:
 
 
 def check_function(name: str):
-    """The check ``"<module>.<function>"`` of ``nde_grader/checks``."""
+    """The check ``"<key>.<function>"`` of ``nde_grader/checks``."""
     module_name, _, function = name.partition(".")
     module = importlib.import_module(f"nde_grader.checks.{module_name}")
     return getattr(module, function)

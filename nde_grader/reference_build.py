@@ -72,16 +72,20 @@ def _imports_for_loads(code: str) -> str:
         target = node.targets[0]
         aliases = [t.id for t in target.elts] if isinstance(target, ast.Tuple) else [target.id]
         parts = [name if name == alias else f"{name} as {alias}" for name, alias in zip(names, aliases)]
-        out += lines[last : node.lineno - 1] + [f"from .{module_name(notebook)} import {', '.join(parts)}"]
+        out += lines[last : node.lineno - 1] + [f"from .{notebook_key(notebook)} import {', '.join(parts)}"]
         last = node.end_lineno
     out += lines[last:]
     # the loader itself is not needed once the loads are imports
     return "\n".join(line for line in out if line.strip() != "from nde_student import from_notebook")
 
 
-def module_name(notebook: str) -> str:
-    """The reference package's module of a notebook: ``01_problem`` -> ``_01_problem``."""
-    return f"_{notebook}"
+def notebook_key(notebook: str) -> str:
+    """The one key of a notebook, its name without the number: ``04_dv_bound`` -> ``dv_bound``.
+    It names the notebook's module everywhere: its checks (``checks/<key>.py``, called as
+    ``check("<key>.<function>")``), their kernel side (``harness/<key>.py``) and its answers
+    in the reference package (``reference/<key>.py``); the course's build refuses a test cell
+    that calls the checks of another notebook."""
+    return notebook.split("_", 1)[1]
 
 
 HEADER = (
@@ -106,7 +110,7 @@ def reference_package(notebooks: dict[str, nbformat.NotebookNode]) -> dict[str, 
                 parts.append(f"# --- notebooks/divergence/{stem}.md, cell {cell.id}\n{_imports_for_loads(code)}\n")
         if not parts:
             continue
-        module = module_name(stem)
+        module = notebook_key(stem)
         files[f"{module}.py"] = HEADER.format(what=f"notebook {stem}") + "\n\n" + "\n\n".join(parts)
         for part in parts:
             for node in parse(part).body:

@@ -119,7 +119,7 @@ def test_the_scan_finds_what_leaks(bundle, tmp_path):
     copy = tmp_path / "leaky"
     shutil.copytree(bundle, copy)
     answer = next(s for s, where in secrets.items() if "05_trainer" in where and "randperm" in s)
-    check = next(s for s, where in secrets.items() if where == "nde_grader/checks/dv.py" and "logsumexp" in s.lower())
+    check = next(s for s, where in secrets.items() if where == "nde_grader/checks/dv_bound.py" and "logsumexp" in s.lower())
     with open(copy / "nde-student" / "nde_student" / "util.py", "a") as f:
         f.write(f"\n\ndef f():\n    {answer}\n    # {check}\n")
     (copy / "nde-student" / "nde_student" / "x.cpython-311.pyc").write_bytes(b"\0")

@@ -51,7 +51,7 @@ def hidden_and_answer_code() -> list[str]:
 def test_feedback_shows_results_but_no_hidden_tests_nor_answers(feedback):
     """One test, so that pytest-xdist builds the feedback once."""
     secret = hidden_and_answer_code()
-    assert 'check("descent.descent_iterates")' in secret
+    assert 'check("gradient_descent.descent_iterates")' in secret
     for student in ("wrong", "untouched"):
         shown = secret
         if student == "wrong":  # its answer is the course's minus one line: only the hidden tests count

@@ -65,7 +65,7 @@ def test_hidden_blocks_name_existing_checks_and_nothing_else():
                 assert "HIDDEN" not in visible_part(cell.source) and "check(" not in visible_part(cell.source)
     assert len(named) == len(set(named)) >= 20
     with pytest.raises(ValueError):
-        checks_in('x = 1\n### BEGIN HIDDEN TESTS\nfrom nde_grader.hidden import check\nimport os\ncheck("dv.dv_value")\n'
+        checks_in('x = 1\n### BEGIN HIDDEN TESTS\nfrom nde_grader.hidden import check\nimport os\ncheck("dv_bound.dv_value")\n'
                   '### END HIDDEN TESTS\n')
 
 

@@ -98,7 +98,7 @@ def test_the_reference_package_holds_the_exported_cells():
     written there (the from_notebook lines become imports of the sibling modules)."""
     import ast
 
-    from nde_grader.reference_build import module_name
+    from nde_grader.reference_build import notebook_key
 
     package = ROOT / "nde_grader" / "reference"
     for md in markdown_sources():
@@ -106,7 +106,7 @@ def test_the_reference_package_holds_the_exported_cells():
         cells = [c for c in nb.cells if "export" in c.metadata.get("tags", [])]
         if not cells:
             continue
-        text = (package / f"{module_name(md.stem)}.py").read_text()
+        text = (package / f"{notebook_key(md.stem)}.py").read_text()
         assert not MARKERS.search(text)
         for cell in cells:
             code = definitions_only(answer_code(cell.source))

@@ -201,7 +201,7 @@ def test_the_scan_finds_what_leaks(site, tmp_path):
         f.write(f"\n{hidden}\n")
     # in a cell's output, and in a figure drawn by a cell
     printed = next(s for s, where in secrets.items() if "04_dv_bound" in where and "logsumexp" in s)
-    check = next(s for s, where in secrets.items() if where == "nde_grader/checks/dv.py" and "logsumexp" in s.lower())
+    check = next(s for s, where in secrets.items() if where == "nde_grader/checks/dv_bound.py" and "logsumexp" in s.lower())
     figure = next((copy / "_images").glob("*.svg"))
     output = copy / "release" / ASSIGNMENT / "03_network.html"
     output.write_text(output.read_text().replace('<div class="cell_output docutils container">',

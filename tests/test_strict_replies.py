@@ -61,7 +61,7 @@ ARRAY_REPLIES = {"on": lambda path: path[1] % 2 == 1}  # t_star_tensors: the rep
 ALLOWED: dict[tuple[str, str], tuple] = {
     **{(name, "[*].[*].type"): (frozenset({"string"}), "DV may return a Python float (dv_gradient asks for a "
                                 "tensor): a number with another type name is a correct reply")
-       for name in ("dv.dv_value", "dv.dv_stability", "dv.dv_constant")},
+       for name in ("dv_bound.dv_value", "dv_bound.dv_stability", "dv_bound.dv_constant")},
     ("trainer.trainer_steps", "[*].lr"): (frozenset({"extra"}), "an optimiser may hold several parameter groups, each "
                                           "with the lr asked"),
     ("trainer.trainer_logging", "[*].steps"): (frozenset({"empty", "truncated", "extra"}), "the logged losses are "

@@ -1,6 +1,6 @@
 """The part of the hidden checks that runs inside the student's kernel.
 
-A check (``nde_grader/checks``) calls ``probe.run("<module>.<routine>", **params)``. The
+A check (``nde_grader/checks``) calls ``probe.run("<key>.<routine>", **params)``. The
 routine runs where the student's answers are (the notebook's namespace ``ns``), calls
 them on the check's inputs, and returns what came back: numbers, arrays, short strings.
 Whether that is right is decided by the check, outside the kernel.

@@ -7,12 +7,12 @@ from nde_grader.hidden import check, checks_in, visible_part
 
 CELL = ('"""Each step descends."""\nassert descend(w0, 0.1, 1) < w0\n'
         "### BEGIN HIDDEN TESTS\nfrom nde_grader.hidden import check\n\n"
-        'check("descent.descent_step")\n  check("descent.descent_iterates")  \n'
+        'check("gradient_descent.descent_step")\n  check("gradient_descent.descent_iterates")  \n'
         "### END HIDDEN TESTS\n")
 
 
 def test_the_checks_are_named_in_order():
-    assert checks_in(CELL) == ["descent.descent_step", "descent.descent_iterates"]
+    assert checks_in(CELL) == ["gradient_descent.descent_step", "gradient_descent.descent_iterates"]
 
 
 def test_a_cell_without_a_block_names_none_and_an_empty_block_names_no_check():
@@ -22,8 +22,8 @@ def test_a_cell_without_a_block_names_none_and_an_empty_block_names_no_check():
 
 @pytest.mark.parametrize("line", [
     "assert secret() == 1",
-    'check("descent.descent_step"); import os',
-    "check('descent.descent_step')",  # the build writes double quotes only
+    'check("gradient_descent.descent_step"); import os',
+    "check('gradient_descent.descent_step')",  # the build writes double quotes only
     'check("Descent.step")',
     'check("descent")',
     "from nde_grader.reference import descend",
@@ -43,4 +43,4 @@ def test_the_kernel_runs_the_cell_without_its_block():
 
 def test_check_outside_a_notebook_says_where_it_runs():
     with pytest.raises(RuntimeError, match="inside a notebook"):
-        check("descent.descent_step")
+        check("gradient_descent.descent_step")

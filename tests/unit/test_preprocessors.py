@@ -13,7 +13,7 @@ from .fakes import Assignment, Grade, Gradebook, Notebook, Student
 
 WARNING = "/x/torch/nn/init.py:12: UserWarning: the default changed\n  warnings.warn(msg)\n"
 HIDDEN = ('"""The loss keeps the shape of w."""\nassert L(w).shape == w.shape\n'
-          "### BEGIN HIDDEN TESTS\nfrom nde_grader.hidden import check\n\ncheck(\"descent.loss_values\")\n"
+          "### BEGIN HIDDEN TESTS\nfrom nde_grader.hidden import check\n\ncheck(\"gradient_descent.loss_values\")\n"
           "### END HIDDEN TESTS\n")
 
 
@@ -130,7 +130,7 @@ def test_the_feedback_hides_a_block_that_grading_would_not_read_as_one():
 
 def test_a_failed_test_shows_only_its_error_line():
     error = new_output("error", ename="AssertionError", evalue="descend: got 1, expected 2",
-                       traceback=["Traceback ...", "  File hidden.py, line 3", 'check("descent.loss_values")'])
+                       traceback=["Traceback ...", "  File hidden.py, line 3", 'check("gradient_descent.loss_values")'])
     cell, _ = pp.HideHiddenTests().preprocess_cell(graded_cell(HIDDEN, outputs=[error]), {}, 0)
     assert cell.outputs[0].traceback == ["\x1b[0;31mAssertionError\x1b[0m: descend: got 1, expected 2"]
 

@@ -21,17 +21,17 @@ def namespace(torch, loss):
 
 
 def test_a_right_answer_passes_its_check_and_a_wrong_one_fails_with_a_message(torch):
-    run_check("descent.loss_values", LocalProbe(namespace(torch, "torch.exp(w * z)")))
+    run_check("gradient_descent.loss_values", LocalProbe(namespace(torch, "torch.exp(w * z)")))
     with pytest.raises(AssertionError, match=r"with z = -1.0: L\(w\) = .* but e\^\(w z\) ="):
-        run_check("descent.loss_values", LocalProbe(namespace(torch, "torch.exp(-w * z)")))
+        run_check("gradient_descent.loss_values", LocalProbe(namespace(torch, "torch.exp(-w * z)")))
     with pytest.raises(AssertionError, match="L must return a torch tensor, got float"):
-        run_check("descent.loss_values", LocalProbe(namespace(torch, "1.0")))
+        run_check("gradient_descent.loss_values", LocalProbe(namespace(torch, "1.0")))
 
 
 def test_the_check_puts_the_students_globals_back(torch):
     ns = namespace(torch, "torch.exp(w * z)")
     z = ns["z"]
-    run_check("descent.loss_values", LocalProbe(ns))
+    run_check("gradient_descent.loss_values", LocalProbe(ns))
     assert ns["z"] is z
 
 
@@ -39,27 +39,27 @@ def test_what_the_students_code_raises_is_reported_as_the_students(torch):
     ns = namespace(torch, "undefined_name")
     with pytest.raises(AssertionError, match="your code raised NameError: name 'undefined_name' is not defined while "
                                              "the hidden tests ran it"):
-        run_check("descent.loss_values", LocalProbe(ns))
+        run_check("gradient_descent.loss_values", LocalProbe(ns))
     with pytest.raises(KernelRaised) as raised:
-        LocalProbe(ns).run("descent.loss", z=1.0, w=[1.0], grad=False)
+        LocalProbe(ns).run("gradient_descent.loss", z=1.0, w=[1.0], grad=False)
     assert (raised.value.ename, str(raised.value)) == ("NameError", "NameError: name 'undefined_name' is not defined")
 
 
 def test_local_results_pass_through_the_wire_format(torch):
     import numpy as np
 
-    got = LocalProbe(namespace(torch, "torch.exp(w * z)")).run("descent.loss", z=0.0, w=[1.0, 2.0], grad=True)
+    got = LocalProbe(namespace(torch, "torch.exp(w * z)")).run("gradient_descent.loss", z=0.0, w=[1.0, 2.0], grad=True)
     assert isinstance(got["value"], np.ndarray) and not got["value"].flags.writeable  # decoded, not the tensor
     assert got["value"].tolist() == [1.0, 1.0] and got["grad"].tolist() == [0.0, 0.0] and got["shape"] == [2]
 
 
 def test_check_exists_reads_the_check_modules():
-    check_exists("descent.loss_values")
+    check_exists("gradient_descent.loss_values")
     with pytest.raises(ValueError, match="no check module nde_grader/checks/nowhere.py"):
         check_exists("nowhere.loss_values")
     with pytest.raises(ValueError, match="defines no function 'no_such_check'"):
-        check_exists("descent.no_such_check")
-    assert probes.check_function("descent.loss_values").__name__ == "loss_values"
+        check_exists("gradient_descent.no_such_check")
+    assert probes.check_function("gradient_descent.loss_values").__name__ == "loss_values"
 
 
 def test_the_bootstrap_defines_the_harness_from_its_source():
@@ -71,8 +71,8 @@ def test_the_bootstrap_defines_the_harness_from_its_source():
         package = sys.modules[KERNEL_PACKAGE]
         assert package.problem is sys.modules[f"{KERNEL_PACKAGE}.problem"] and callable(package.serve)
         assert set(ns) == {"__builtins__"}  # nothing left in the notebook's namespace
-        exec(bootstrap_code(["descent"], package=False), {})
-        assert sys.modules[KERNEL_PACKAGE] is package and package.descent.loss.__module__ == f"{KERNEL_PACKAGE}.descent"
+        exec(bootstrap_code(["gradient_descent"], package=False), {})
+        assert sys.modules[KERNEL_PACKAGE] is package and package.gradient_descent.loss.__module__ == f"{KERNEL_PACKAGE}.gradient_descent"
     finally:
         for k in [k for k in sys.modules if k.startswith(KERNEL_PACKAGE)]:
             del sys.modules[k]

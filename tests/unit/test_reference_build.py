@@ -71,9 +71,10 @@ def test_loads_become_imports_of_the_sibling_module():
             'Critic = from_notebook("04_dv_bound", "t_star_net")\n'
             "x = 1")
     assert exports._imports_for_loads(code) == (
-        "import torch\nfrom ._03_network import Net\nfrom ._04_dv_bound import DV, dv_sd\n"
-        "from ._04_dv_bound import t_star_net as Critic\nx = 1")
-    assert exports.module_name("01_problem") == "_01_problem"
+        "import torch\nfrom .network import Net\nfrom .dv_bound import DV, dv_sd\n"
+        "from .dv_bound import t_star_net as Critic\nx = 1")
+    assert exports.notebook_key("01_problem") == "problem"
+    assert exports.notebook_key("07_mutual_information") == "mutual_information"
 
 
 def test_the_reference_package_has_a_module_per_notebook_and_a_lazy_index(tmp_path):
@@ -86,11 +87,11 @@ def test_the_reference_package_has_a_module_per_notebook_and_a_lazy_index(tmp_pa
                                         "class Net:\n    def d(self):\n        return ground_truth(0.5)\n")),
     }
     files = exports.reference_package(notebooks)
-    assert sorted(files) == ["_01_problem.py", "_03_network.py", "__init__.py"]
-    assert "\nground_truth(0.5)" not in files["_01_problem.py"]  # the demonstration stays in the notebook
-    assert "from ._01_problem import ground_truth" in files["_03_network.py"]
-    assert "SOLUTION" not in "".join(files.values()) and "from_notebook" not in files["_03_network.py"]
-    assert "# --- notebooks/divergence/01_problem.md, cell" in files["_01_problem.py"]
+    assert sorted(files) == ["__init__.py", "network.py", "problem.py"]
+    assert "\nground_truth(0.5)" not in files["problem.py"]  # the demonstration stays in the notebook
+    assert "from .problem import ground_truth" in files["network.py"]
+    assert "SOLUTION" not in "".join(files.values()) and "from_notebook" not in files["network.py"]
+    assert "# --- notebooks/divergence/01_problem.md, cell" in files["problem.py"]
     # the package works, and loads a notebook's module only when one of its names is used
     package = tmp_path / "unit_reference"
     package.mkdir()
@@ -102,8 +103,8 @@ def test_the_reference_package_has_a_module_per_notebook_and_a_lazy_index(tmp_pa
     sys.path.insert(0, str(tmp_path))
     try:
         ref = importlib.import_module("unit_reference")
-        assert ref.WHERE == {"Net": "_03_network", "ground_truth": "_01_problem"}
-        assert "unit_reference._03_network" not in sys.modules
+        assert ref.WHERE == {"Net": "network", "ground_truth": "problem"}
+        assert "unit_reference.network" not in sys.modules
         assert abs(ref.ground_truth(0.6) - 0.2231435513) < 1e-9
         assert abs(ref.Net().d() - ref.ground_truth(0.5)) < 1e-12
         with pytest.raises(AttributeError, match="no attribute 'secret'"):

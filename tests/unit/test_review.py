@@ -31,7 +31,7 @@ def test_ordinary_answers_are_not_flagged():
     ("path = '../source/divergence/04_dv_bound.ipynb'",
      "names the instructor's files ('../source/divergence/04_dv_bound.ipynb')"),
     ("db = 'sqlite:///gradebook.db'", "names the instructor's files ('sqlite:///gradebook.db')"),
-    ("p = 'reference/_04_dv_bound.py'", "names the instructor's files ('reference/_04_dv_bound.py')"),
+    ("p = 'reference/dv_bound.py'", "names the instructor's files ('reference/dv_bound.py')"),
 ])
 def test_each_route_is_named(source, said):
     assert said in suspicious(source)

@@ -70,7 +70,7 @@ def _like_z(got, where: str) -> None:
 def _shuffled(probe, cases: list, offset: int) -> list:
     """(where, the array returned, the whole reply) for each Z of ``cases``."""
     out = []
-    for Z, got in paired(cases, probe.run("mutual.shuffle", cases=cases, check_seed=seed(offset)), "shuffle_reference"):
+    for Z, got in paired(cases, probe.run("mutual_information.shuffle", cases=cases, check_seed=seed(offset)), "shuffle_reference"):
         where = f"shuffle_reference(Z of shape {Z.shape})"
         out.append((where, _shuffle_value(got, Z.shape, where), got))
     return out
@@ -116,7 +116,7 @@ def shuffle_generator(probe) -> None:
     """The order comes from the generator passed in: the same state gives the same order, another
     state another order, and a second call with the same generator (advanced) another order."""
     Z = pairs(rng(90), 0.5, 60)
-    got = entries(probe.run("mutual.shuffle_generator", Z=Z, check_seed=seed(90)), 4, "shuffle_reference")
+    got = entries(probe.run("mutual_information.shuffle_generator", Z=Z, check_seed=seed(90)), 4, "shuffle_reference")
     whats = ("with a generator seeded with s", "again with the same generator", "with a new generator seeded with s",
              "with a generator seeded with s + 1")
     first, again, same, other = (_shuffle_value(reply, Z.shape, f"shuffle_reference(Z, generator) {what}")[:, 1]
@@ -190,7 +190,7 @@ def shuffle_dv(probe) -> None:
 
 def _run(probe, name: str, cases: list, label) -> list:
     out = []
-    for case, got in paired(cases, probe.run("mutual.values", name=name, cases=cases), name):
+    for case, got in paired(cases, probe.run("mutual_information.values", name=name, cases=cases), name):
         where = label(case)
         out.append((case, where, _one_number(got, where), got))
     return out
@@ -298,7 +298,7 @@ def nwj_critic_optimal(probe) -> None:
     cases = [{"Z": pairs(g, rho, 500), "rho": rho}, {"Z": pairs(g, 0.0, 300), "rho": rho},
              {"Z": pairs(g, -0.8, 200).astype(np.float64), "rho": -0.8}, {"Z": pairs(g, 0.0, 200), "rho": 0.95},
              {"Z": pairs(g, 0.99, 3), "rho": 0.99}]
-    got = entries(probe.run("mutual.critic", cases=cases), len(cases), "nwj_critic")
+    got = entries(probe.run("mutual_information.critic", cases=cases), len(cases), "nwj_critic")
     for case, reply in zip(cases, got, strict=True):
         Z, r = case["Z"], case["rho"]
         where = f"nwj_critic(Z of shape {Z.shape}, {Z.dtype}, rho={r:.3f})"
@@ -487,7 +487,7 @@ def smile_values(probe) -> None:
 
 
 # smile_variance: 200 data sets of n = n' = 1000 at rho = 0.95, t* with tau = 1, drawn in the
-# kernel and drawn again here (nde_grader.harness.mutual.draw_sets, one CPU generator). The sd
+# kernel and drawn again here (nde_grader.harness.mutual_information.draw_sets, one CPU generator). The sd
 # of SMILE over the data sets divided by that of DV over the same data sets, measured over 300
 # repetitions: mean 0.566, sd 0.052, largest 0.675; over grading seeds 1..2000 with the course's
 # answer: mean 0.572, sd 0.049, largest 0.695. The band 0.9 is 6.4 sd above the mean; an answer
@@ -497,10 +497,10 @@ SPREAD_RHO, SPREAD_SETS, SPREAD_N, SPREAD_TAU, SPREAD_RATIO = 0.95, 200, 1000, 1
 
 def smile_variance(probe) -> None:
     """At rho = 0.95, SMILE with tau = 1 varies less than DV over data sets (critic t*): sd ratio below 0.9."""
-    from ..harness.mutual import draw_sets
+    from ..harness.mutual_information import draw_sets
 
     offset = 82
-    got = probe.run("mutual.smile_spread", rho=SPREAD_RHO, sets=SPREAD_SETS, n=SPREAD_N, tau=SPREAD_TAU,
+    got = probe.run("mutual_information.smile_spread", rho=SPREAD_RHO, sets=SPREAD_SETS, n=SPREAD_N, tau=SPREAD_TAU,
                     check_seed=seed(offset))
     where = f"smile(t*(Z), t*(Z'), {SPREAD_TAU}) on {SPREAD_SETS} data sets"
     values = [_one_number(info, where) for info in entries(field(returned(got, where), "results", where), SPREAD_SETS,

@@ -34,7 +34,7 @@ def iterates(a: float, b: float, w0: float, lr: float, steps: int) -> float:
 
 
 def _loss(probe, z, w, grad=False) -> dict:
-    got = probe.run("descent.loss", z=z, w=w, grad=grad)
+    got = probe.run("gradient_descent.loss", z=z, w=w, grad=grad)
     kind = text(field(got, "type", "L(w)"), "the type of L(w)")
     assert kind == "Tensor", f"L must return a torch tensor, got {kind}"
     return got
@@ -75,7 +75,7 @@ def loss_gradient(probe) -> None:
 
 
 def _descend(probe, a, b, z, w0, lr, steps) -> dict:
-    return probe.run("descent.descend", a=a, b=b, z=z, w0=w0, lr=lr, steps=steps)
+    return probe.run("gradient_descent.descend", a=a, b=b, z=z, w0=w0, lr=lr, steps=steps)
 
 
 def _returned(got: dict) -> float:

@@ -73,7 +73,7 @@ def _scaled(probe, calls: list, kinds: bool = False) -> list:
     With ``kinds``, also what came back must be of the kind the statement asks for, and the
     array c must be left as it was."""
     out = []
-    for call, got in pairs(calls, probe.run("minibatch.scaled", calls=calls), "dv_scaled"):
+    for call, got in pairs(calls, probe.run("minibatch_bias.scaled", calls=calls), "dv_scaled"):
         c = call["c"]
         is_array = isinstance(c, list)
         shape = np.shape(c)
@@ -210,7 +210,7 @@ def naive_grad_values(probe) -> None:
         b, b_ref = int(g.integers(2, 20)), int(g.integers(2, 20))
         cases.append({"t": g.normal(0.5, 1.0, (k, b)).astype(np.float32),
                       "t_ref": g.normal(-0.5, 1.5, (k, b_ref)).astype(np.float32), "c": c, "m": m, "m_kind": kind})
-    for case, got in pairs(cases, probe.run("minibatch.naive", cases=cases), "naive_grad"):
+    for case, got in pairs(cases, probe.run("minibatch_bias.naive", cases=cases), "naive_grad"):
         k, b = case["t"].shape
         m_text = "None" if case["m"] is None else M_TEXT[case["m_kind"]].format(case["m"])
         where = f"naive_grad(t of shape ({k}, {b}), t_ref of shape {case['t_ref'].shape}, c={case['c']}, m={m_text})"
@@ -259,7 +259,7 @@ def true_m_sd(rho: float, b: int, b_ref: int) -> float:
 
 def naive_grad_bias(probe) -> None:
     """At c = 1 over many batches: the naive gradient is biased upwards, the one with m = 1 is not (bands from the SE)."""
-    got = probe.run("minibatch.bias", rho=BIAS_RHO, k=BIAS_K, size=BIAS_SIZE, check_seed=seed(64))
+    got = probe.run("minibatch_bias.bias", rho=BIAS_RHO, k=BIAS_K, size=BIAS_SIZE, check_seed=seed(64))
     grads = {}
     for name, label in (("naive", "naive_grad(t, t_ref)"), ("true_m", "naive_grad(t, t_ref, m=1.0)")):
         info = mapping(field(got, name, "naive_grad"), label)
@@ -354,7 +354,7 @@ def _mine_run(probe, cases: list, what: str) -> list:
     """(case, m, reply) of each case: mine_loss returned a tensor holding one number, with a gradient
     to each of t and t_ref (by autograd, per input), and left its arguments as they were."""
     out = []
-    for case, got in pairs(cases, probe.run("minibatch.mine", cases=cases), "mine_loss"):
+    for case, got in pairs(cases, probe.run("minibatch_bias.mine", cases=cases), "mine_loss"):
         where = f"mine_loss ({what})"
         of_kind(got, {"Tensor": "a tensor holding one number"}, where)
         assert integer(field(got, "numel", where), f"{where}: its size") == 1, (
@@ -413,7 +413,7 @@ def average_update(probe) -> None:
     calls += [{"m": None, "t_ref": g.normal(0, 1.0, 1).astype(np.float32), "alpha": 0.01},
               {"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(0.5, 1.0, 6).astype(np.float32), "alpha": 1.0},
               {"m": float(g.uniform(0.3, 3.0)), "t_ref": g.normal(0.5, 1.0, 1).astype(np.float32), "alpha": 0.3}]
-    for call, got in pairs(calls, probe.run("minibatch.average", calls=calls), "update_average"):
+    for call, got in pairs(calls, probe.run("minibatch_bias.average", calls=calls), "update_average"):
         m_text = "None" if call["m"] is None else f"torch.tensor({call['m']:.4f})"
         where = f"update_average({m_text}, t_ref of {len(call['t_ref'])} values, {call['alpha']})"
         of_kind(got, {"Tensor": "a tensor holding one number"}, where)

@@ -15,7 +15,7 @@ import torch
 
 
 
-from ._04_dv_bound import OptimalCritic
+from .dv_bound import OptimalCritic
 
 
 # --- notebooks/divergence/07_mutual_information.md, cell shuffle

@@ -18,7 +18,7 @@ from torch import nn
 
 
 
-from ._01_problem import t_star
+from .problem import t_star
 
 
 # --- notebooks/divergence/04_dv_bound.md, cell 04-010

@@ -15,7 +15,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 
 
-from ._04_dv_bound import DV
+from .dv_bound import DV
 
 
 # --- notebooks/divergence/05_trainer.md, cell trainer

@@ -1,7 +1,7 @@
 """Checks of the DV-bound notebook (04): the sample Donsker-Varadhan bound ``DV(Z, Z_ref, net)``.
 
 Every check calls the student's ``DV`` in the kernel with samples and a critic of its
-own (``harness/dv.py``): a lookup table that returns, at each sample, a value the check
+own (``harness/dv_bound.py``): a lookup table that returns, at each sample, a value the check
 chose. So the check knows exactly what DV must return,
 
     DV = mean_i t(Z_i) - log( (1/n') sum_j e^{t(Z'_j)} ),
@@ -52,7 +52,7 @@ def _case(Z, Z_ref, t_Z, t_ref, backward=False) -> dict:
 
 
 def _evaluate(probe, cases: list) -> list:
-    return entries(probe.run("dv.evaluate", cases=cases), len(cases), "DV")
+    return entries(probe.run("dv_bound.evaluate", cases=cases), len(cases), "DV")
 
 
 def _value(info: dict, what: str) -> float:
@@ -203,7 +203,7 @@ PLAIN = ("float", "numpy.float64", "int")
 def _sd_values(probe, calls: list, plain: bool = False) -> list[float]:
     """dv_sd's values for ``calls``; with ``plain``, each must be a plain number (not a tensor or an array)."""
     out = []
-    for args, got in pairs(calls, probe.run("dv.numbers", name="dv_sd", calls=calls), "dv_sd"):
+    for args, got in pairs(calls, probe.run("dv_bound.numbers", name="dv_sd", calls=calls), "dv_sd"):
         call = f"dv_sd({args[0]:.4f}, {args[1]}, {args[2]})"
         assert "raised" not in mapping(got, call), f"{call} raised {got['raised']}"
         if plain:
@@ -287,7 +287,7 @@ def adam_change(grad: np.ndarray, lr: float, eps: float) -> np.ndarray:
 def _adam(probe, calls: list) -> list:
     """(where, the change returned, the whole reply) for each call."""
     out = []
-    for call, got in pairs(calls, probe.run("dv.adam_steps", calls=calls), "adam_first_step"):
+    for call, got in pairs(calls, probe.run("dv_bound.adam_steps", calls=calls), "adam_first_step"):
         shape = tuple(np.shape(call["grad"]))
         betas = ", ".join(f"{b:.4g}" for b in call["betas"])
         where = f"adam_first_step(grad of shape {shape}, lr={call['lr']:.3g}, betas=({betas}), eps={call['eps']:.0e})"
