@@ -7,7 +7,6 @@ once (each copy has its own gradebook, so they never contend for it).
 """
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
 from collections import deque
@@ -18,7 +17,7 @@ from typing import Callable
 
 import nbformat
 
-from . import ASSIGNMENT, ROOT
+from . import ASSIGNMENT, ROOT, course_skeleton
 from .examples import Variant, write_submission
 from .autograde import Outcome, autograde, nbgrader, prepare_gradebook
 
@@ -49,15 +48,6 @@ def batch(variants: list[Variant]) -> list[list[Variant]]:
         else:
             students.append([v])
     return students
-
-
-def _course_copy(where: Path) -> Path:
-    """The course's configuration, source and release (every notebook: a later notebook's
-    kernel is given the course's answers of the earlier ones, read from source/)."""
-    shutil.copy(ROOT / "nbgrader_config.py", where)
-    for tree in ("source", "release"):
-        shutil.copytree(ROOT / tree / ASSIGNMENT, where / tree / ASSIGNMENT)
-    return where
 
 
 def _cell_scores(course: Path, student: str, scope: set[str]) -> dict[str, tuple[float, float]]:
@@ -112,7 +102,7 @@ def run_trial(
 
     def work() -> None:
         with tempfile.TemporaryDirectory(prefix="course-trial-") as tmp:
-            course = _course_copy(Path(tmp))
+            course = course_skeleton(Path(tmp))
             for rel, data in (course_files or {}).items():
                 (course / rel).parent.mkdir(parents=True, exist_ok=True)
                 (course / rel).write_bytes(data)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import queue
-import shutil
 import sys
 import tempfile
 import threading
@@ -24,19 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from course import ASSIGNMENT, ROOT  # noqa: E402
+from course import ASSIGNMENT, ROOT, course_skeleton  # noqa: E402
 from course.examples import load_catalog, write_submission  # noqa: E402
 from course.autograde import autograde, nbgrader, prepare_gradebook  # noqa: E402
 from course.trial import _cell_scores, batch  # noqa: E402
-
-def course_copy(where: Path) -> Path:
-    """The whole course (a later notebook's kernel is given the course's answers of the
-    earlier ones, read from source/); students submit only the notebooks checked."""
-    shutil.copy(ROOT / "nbgrader_config.py", where)
-    for tree in ("source", "release"):
-        shutil.copytree(ROOT / tree / ASSIGNMENT, where / tree / ASSIGNMENT)
-    return where
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -68,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def worker() -> None:
         with tempfile.TemporaryDirectory(prefix="flake-check-") as tmp:
-            course = course_copy(Path(tmp))
+            course = course_skeleton(Path(tmp))  # the whole course; students submit only the notebooks checked
             prepare_gradebook(course)
             while True:
                 try:

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course import ASSIGNMENT, ROOT
+from course import ASSIGNMENT, ROOT, course_skeleton
 
 os.environ.setdefault("MPLBACKEND", "agg")
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only contend (benchmarks/README.md)
@@ -22,16 +21,7 @@ def notebook_paths(tree: str) -> list[Path]:
 def one_notebook_course(where: Path, notebook: str, students=()) -> Path:
     """A course in ``where`` with one notebook: the configuration, its source and release,
     and the shipped submissions of ``students`` (the example class's names)."""
-    where.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", where)
-    for tree in ("source", "release"):
-        (where / tree / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / tree / ASSIGNMENT / f"{notebook}.ipynb", where / tree / ASSIGNMENT)
-    for student in students:
-        (where / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / "submitted" / student / ASSIGNMENT / f"{notebook}.ipynb",
-                    where / "submitted" / student / ASSIGNMENT)
-    return where
+    return course_skeleton(where, notebooks={notebook}, students=students)
 
 
 def execute(path: Path, allow_errors: bool = False, timeout: int = 300) -> nbformat.NotebookNode:

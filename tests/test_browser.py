@@ -34,7 +34,7 @@ import nbformat
 import pytest
 from nbgrader.utils import is_grade, is_solution
 
-from course import ROOT
+from course import ROOT, course_skeleton
 from course.build import PYTHON_VERSION, passed_text
 from .browser_helpers import (  # browser: a fixture
     EARLIER_MISSING, EARLIER_MISSING_TREE, STOPS_LINE, earlier_missing_problems,
@@ -286,7 +286,6 @@ def feedback_pages(tmp_path_factory):
     """The example class graded by `python -m course grade` in a copy of the course: its
     feedback folder (pages and the MathJax beside them)."""
     import io
-    import shutil
     from contextlib import redirect_stdout
 
     from course.grade import main as grade_main
@@ -295,10 +294,7 @@ def feedback_pages(tmp_path_factory):
     if unavailable():
         pytest.skip(f"grading needs its sandbox: {unavailable()}")
     course = tmp_path_factory.mktemp("graded-class")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    for tree in ("source", "release", "submitted/solutions", "submitted/untouched", "submitted/wrong"):
-        shutil.copytree(ROOT / tree / "divergence", course / tree / "divergence")
-    shutil.copytree(ROOT / "images", course / "images")
+    course_skeleton(course, students=("solutions", "untouched", "wrong"), images=True)
     out = io.StringIO()
     with redirect_stdout(out):
         assert grade_main(course=course) == 0, out.getvalue()

@@ -29,7 +29,7 @@ import nbformat
 import pytest
 from nbgrader.utils import is_grade, is_solution
 
-from course import ASSIGNMENT, ROOT
+from course import ASSIGNMENT, ROOT, course_skeleton
 from course.autograde import prepare_gradebook
 from course.trial import run_trial
 from nde_grader.kernel.sandbox import unavailable
@@ -162,9 +162,7 @@ def exposed_course(tmp_path_factory):
     """A course folder as nbgrader grades by default: source/, the gradebook, the reference
     module and the other students' submissions next to the folder where the kernel runs."""
     course = tmp_path_factory.mktemp("exposed")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    for tree in ("source", "release", "submitted/solutions"):
-        shutil.copytree(ROOT / tree / ASSIGNMENT, course / tree / ASSIGNMENT)
+    course_skeleton(course, students=("solutions",))
     shutil.copytree(ROOT / "nde_grader" / "reference", course / "nde_grader" / "reference",
                     ignore=shutil.ignore_patterns("__pycache__"))
     prepare_gradebook(course)

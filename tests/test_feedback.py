@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 
 import pytest
 
-from course import ASSIGNMENT, ROOT
+from course import ASSIGNMENT, ROOT, course_skeleton
 from course.examples import load_catalog, write_submission
 from course.autograde import autograde, nbgrader, prepare_gradebook
 
@@ -19,10 +18,7 @@ NOTEBOOK = "02_gradient_descent"
 def feedback(tmp_path_factory) -> dict[str, str]:
     """student -> text of the feedback HTML for 02, for a wrong answer and an untouched copy."""
     course = tmp_path_factory.mktemp("feedback-course")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    for tree in ("source", "release"):
-        (course / tree / ASSIGNMENT).mkdir(parents=True)
-        shutil.copy(ROOT / tree / ASSIGNMENT / f"{NOTEBOOK}.ipynb", course / tree / ASSIGNMENT)
+    course_skeleton(course, notebooks={NOTEBOOK})
     prepare_gradebook(course)
     write_submission(course, "wrong", ASSIGNMENT, [v for v in load_catalog() if v.name == "descent_keeps_gradient"])
     write_submission(course, "untouched", ASSIGNMENT, fill=False)

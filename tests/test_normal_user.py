@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from course import ASSIGNMENT, ROOT
+from course import ASSIGNMENT, ROOT, course_skeleton
 from nde_grader.kernel.sandbox import unavailable
 
 pytestmark = pytest.mark.slow
@@ -100,10 +100,7 @@ def test_the_sandbox_holds_for_a_normal_user(user_home):
 def test_a_normal_user_grades_the_example_class_in_the_sandbox(user_home):
     user, home = user_home
     course = home / "example-class"  # not "course": the instructor's package of that name is imported here
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    for tree in ("source", "release", "submitted"):
-        shutil.copytree(ROOT / tree, course / tree)
+    course_skeleton(course, students=("solutions", "untouched", "wrong"))
     subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(course)], check=True)
     code = (f"import sys; from course.grade import main; from pathlib import Path; "
             f"sys.exit(main(course=Path({str(course)!r}), workers=2))")

@@ -14,13 +14,12 @@ are read in tests/test_browser.py::test_feedback_reads_offline):
 from __future__ import annotations
 
 import io
-import shutil
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
 
-from course import ASSIGNMENT, ROOT, tool_env
+from course import ASSIGNMENT, ROOT, course_skeleton, tool_env
 from course.autograde import _reason
 from course.grade import format_table
 from course.text import printable, report_line
@@ -86,13 +85,7 @@ def graded_course(tmp_path_factory) -> Path:
     if unavailable():
         pytest.skip(f"grading needs its sandbox: {unavailable()}")
     course = tmp_path_factory.mktemp("formgrader") / "course"
-    course.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    shutil.copytree(ROOT / "images", course / "images")
-    for tree in ("source", "release", "submitted/wrong"):
-        (course / tree / ASSIGNMENT).mkdir(parents=True)
-        for name in SHOWN:
-            shutil.copy(ROOT / tree / ASSIGNMENT / f"{name}.ipynb", course / tree / ASSIGNMENT)
+    course_skeleton(course, notebooks=set(SHOWN), students=("wrong",), images=True)
     out = io.StringIO()
     with redirect_stdout(out):
         assert grade_main(course=course, workers=1) == 0, out.getvalue()
