@@ -37,13 +37,11 @@ def _engine_class(workers: int, copies: int) -> dict:
     cluster of ``workers`` workers, SQLite, in a scratch course."""
     import shutil
 
+    from course import course_skeleton
     from course.engine import grade_class
 
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
-        course = Path(tmp)
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        for tree in ("source", "release"):
-            shutil.copytree(ROOT / tree / "divergence", course / tree / "divergence")
+        course = course_skeleton(Path(tmp))
         names = []
         for k in range(copies):
             for who in ("solutions", "untouched", "wrong"):
