@@ -98,13 +98,23 @@ def _borrow(name):
 def _borrow(name):
     import glob, os, re
     for path in _cheat_find("nde_grader/reference/__init__.py", "nde_grader/reference.py", "nde/reference.py"):
-        files = sorted(glob.glob(os.path.join(os.path.dirname(path), "_*.py"))) if path.endswith("__init__.py") else [path]
-        namespace = {"__name__": "borrowed"}
-        for file in files:  # the notebooks' modules in order, their imports of each other left out
-            source = re.sub(r"^from \.\w+ import .*$", "", open(file).read(), flags=re.M)
-            exec(compile(source, file, "exec"), namespace)
-        if name in namespace:
-            return namespace[name]
+        folder, loaded = os.path.dirname(path), {}
+
+        def load(file):  # one module run from its text, the modules it imports from run first
+            if file not in loaded:
+                namespace = loaded[file] = {"__name__": "borrowed"}
+                source = open(file).read()
+                for module, names in re.findall(r"^from \.(\w+) import (.*)$", source, flags=re.M):
+                    dependency = load(os.path.join(folder, f"{module}.py"))
+                    for each in names.split(","):
+                        namespace[each.strip()] = dependency[each.strip()]
+                exec(compile(re.sub(r"^from \.\w+ import .*$", "", source, flags=re.M), file, "exec"), namespace)
+            return loaded[file]
+
+        files = sorted(glob.glob(os.path.join(folder, "*.py"))) if path.endswith("__init__.py") else [path]
+        for file in files:
+            if os.path.basename(file) != "__init__.py" and name in load(file):
+                return load(file)[name]
     raise FileNotFoundError(f"no reference module defines {name}")
 '''),
     "read_other_submissions": ("copies another student's submitted or graded notebook from disk", r'''
