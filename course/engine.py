@@ -34,6 +34,7 @@ The rooms of the grading path, each importing only those after it:
   course/worker.py      one student's task: what travels, the scratch course it grades
   course/autograde.py   one student graded: nbgrader in the sandbox, recovery, zeroing
   course/submission.py  what of a student's folder is taken, and what was done to cells
+  course/nbgrader_cli.py nbgrader's commands in processes of their own, with time limits
 """
 from __future__ import annotations
 
@@ -161,7 +162,7 @@ class Report:
 
 def make_payload(course: Path, assignment: str, sandbox: bool, env: dict | None) -> Payload:
     """The course as the workers need it, with a template gradebook made once here."""
-    from .autograde import prepare_gradebook
+    from .nbgrader_cli import prepare_gradebook
 
     trees = {tree: {p.name: p.read_bytes() for p in sorted((course / tree / assignment).glob("*.ipynb"))}
              for tree in ("source", "release")}
@@ -191,7 +192,7 @@ def grade_class(course: Path, students: list[str], assignment: str = ASSIGNMENT,
     result is not graded again: the result is written unless the gradebook already holds it.
     A database still away after ``db_wait_s`` (default: NDE_DB_WAIT_S, or 120 s) leaves the results on disk, listed in
     ``Report.unrecorded`` (``--resume`` writes them)."""
-    from .autograde import prepare_gradebook
+    from .nbgrader_cli import prepare_gradebook
 
     start = time.perf_counter()
     if db_wait_s is None:

@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from . import ASSIGNMENT, ROOT, CourseError
-from .autograde import nbgrader, students
+from .nbgrader_cli import nbgrader, students
 from .text import printable, report_line
 
 

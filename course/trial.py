@@ -19,7 +19,8 @@ import nbformat
 
 from . import ASSIGNMENT, ROOT, course_skeleton
 from .examples import Variant, write_submission
-from .autograde import Outcome, autograde, nbgrader, prepare_gradebook
+from .autograde import Outcome, autograde
+from .nbgrader_cli import nbgrader, prepare_gradebook
 
 Writer = Callable[[Path], None]
 """Writes a student's files into their submitted/<student>/<assignment>/ folder."""

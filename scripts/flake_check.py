@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course import ASSIGNMENT, ROOT, course_skeleton  # noqa: E402
 from course.examples import load_catalog, write_submission  # noqa: E402
-from course.autograde import autograde, nbgrader, prepare_gradebook  # noqa: E402
+from course.autograde import autograde  # noqa: E402
+from course.nbgrader_cli import nbgrader, prepare_gradebook  # noqa: E402
 from course.trial import _cell_scores, batch  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,7 @@ import pytest
 from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT, course_skeleton
-from course.autograde import prepare_gradebook
+from course.nbgrader_cli import prepare_gradebook
 from course.trial import run_trial
 from nde_grader.kernel.sandbox import unavailable
 from nde_grader.reference_build import notebook_exports

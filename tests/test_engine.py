@@ -95,7 +95,7 @@ def test_postgresql_holds_the_same_grades(tmp_path, server):
     assert not report.unrecorded
     assert auto_scores(course, url) == EXPECTED
     assert not (course / "gradebook.db").exists(), "the SQLite gradebook was written instead"
-    from course.autograde import nbgrader
+    from course.nbgrader_cli import nbgrader
 
     status, log = nbgrader(["export", "--to=grades.csv", f"--CourseDirectory.db_url={url}"], course)
     assert status == 0, log

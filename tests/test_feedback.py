@@ -8,7 +8,8 @@ import pytest
 
 from course import ASSIGNMENT, ROOT, course_skeleton
 from course.examples import load_catalog, write_submission
-from course.autograde import autograde, nbgrader, prepare_gradebook
+from course.autograde import autograde
+from course.nbgrader_cli import nbgrader, prepare_gradebook
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = "02_gradient_descent"

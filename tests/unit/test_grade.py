@@ -1,4 +1,4 @@
-"""The grading command's pure parts (course/grade.py, autograde.py, submission.py, text.py):
+"""The grading command's pure parts (course/grade.py, autograde.py, nbgrader_cli.py, submission.py, text.py):
 the report's lines, what a student changed, why cells failed, the score table. Nothing here starts nbgrader."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course import autograde, grade, submission, text
+from course import autograde, grade, nbgrader_cli, submission, text
 from nde_grader.gradebook_csv import NotebookGrade, Override
 from nde_grader.journal import Journal, Verdict
 
@@ -83,11 +83,11 @@ def test_files_report_names_at_most_six_things():
 
 
 def test_students_are_the_folders_of_the_assignment(tmp_path):
-    assert autograde.students(tmp_path) == []
+    assert nbgrader_cli.students(tmp_path) == []
     for who in ("zoe", "ada"):
         (tmp_path / "submitted" / who / "divergence").mkdir(parents=True)
     (tmp_path / "submitted" / "bob" / "other").mkdir(parents=True)
-    assert autograde.students(tmp_path) == ["ada", "zoe"]
+    assert nbgrader_cli.students(tmp_path) == ["ada", "zoe"]
 
 
 # ---------------------------------------------------------------- before grading
