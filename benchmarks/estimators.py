@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainers import truth
+from trainers import correlate, truth
 
 
 MI_RHOS = (0.5, 0.9, 0.99, 0.999)
@@ -23,8 +23,7 @@ MI_ESTIMATORS = ("DV", "NWJ", "InfoNCE", "SMILE")
 
 def _mi_pairs(rho: float, n: int, generator, device) -> torch.Tensor:
     """n pairs (x, y) of N(0, [[1, rho], [rho, 1]]), float32 on ``device``."""
-    w = torch.randn(n, 2, generator=generator)
-    return torch.stack([w[:, 0], rho * w[:, 0] + math.sqrt(1 - rho**2) * w[:, 1]], dim=1).to(device)
+    return correlate(torch.randn(n, 2, generator=generator), rho).to(device)
 
 
 def _mi_scores(critic, Z: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,6 @@ the trainers compared (the course's DVTrainer, the seed notebook's loop) and the
 their steps, interleaved call by call (benchmarks/README.md)."""
 from __future__ import annotations
 
-import math
 import random
 import statistics
 import sys
@@ -22,7 +21,7 @@ for _path in (str(HERE), str(ROOT)):  # the other benchmarks; nde_grader and cou
 
 from seed_loop import SeedLoop, SeedNet  # noqa: E402
 
-from nde_grader.oracle import mi as truth, noise_floor as dv_star_draws  # noqa: E402
+from nde_grader.oracle import correlate, mi as truth, noise_floor as dv_star_draws  # noqa: E402
 
 N = 1000  # samples of Z and of Z' (training), and again for the held-out set
 ITERS = 10  # minibatches per epoch
@@ -42,10 +41,9 @@ def gaussian_problem(rho: float, seed: int, n: int = N, n_ref: int = N):
     """
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence([seed, round(rho * 10_000)]).spawn(4)]
 
-    def joint(rng, m):
+    def joint(rng, m):  # x, then the noise e: m normals each
         x = rng.standard_normal(m)
-        y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal(m)
-        return np.stack([x, y], axis=1).astype(np.float32)
+        return correlate(np.stack([x, rng.standard_normal(m)], axis=1), rho).astype(np.float32)
 
     def product(rng, m):
         return rng.standard_normal((m, 2)).astype(np.float32)

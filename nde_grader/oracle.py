@@ -4,6 +4,7 @@ One place for what the checks, the benchmarks and the scripts compute about the 
 of notebook 01: Z ~ N(0, [[1, rho], [rho, 1]]) against Z' ~ N(0, I).
 
   mi(rho)             D = I(X; Y) = -1/2 log(1 - rho^2), the closed form
+  correlate(w, rho)   standard normals (..., 2) made draws of Z: y = rho x + sqrt(1 - rho^2) e
   pairs(g, rho, n)    n draws of Z (rho = 0: of Z'), rounded to float32 like a kernel's
   t_star(Z, rho)      log dP_Z/dP_Z'(z), the optimal critic of DV (with c = 0)
   log_mean_exp(a)     log mean e^a, without overflow
@@ -27,12 +28,18 @@ def mi(rho: float) -> float:
     return -0.5 * math.log(1 - rho**2)
 
 
+def correlate(w, rho: float):
+    """Standard normals w of shape (..., 2) (an array or a tensor) made pairs with correlation
+    rho: (x, y) = (w_0, rho w_0 + sqrt(1 - rho^2) w_1), a new array or tensor of w's kind."""
+    out = w * 1
+    out[..., 1] = rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]
+    return out
+
+
 def pairs(g: np.random.Generator, rho: float, n: int, dtype=np.float32) -> np.ndarray:
-    """n pairs (x, y) with correlation rho, shape (n, 2): y = rho x + sqrt(1 - rho^2) e from one
-    draw of (n, 2) standard normals; float32 by default, what the student's kernel holds."""
-    w = g.standard_normal((n, 2))
-    w[:, 1] = rho * w[:, 0] + math.sqrt(1 - rho**2) * w[:, 1]
-    return w.astype(dtype)
+    """n pairs (x, y) with correlation rho, shape (n, 2), from one draw of (n, 2) standard
+    normals; float32 by default, what the student's kernel holds."""
+    return correlate(g.standard_normal((n, 2)), rho).astype(dtype)
 
 
 def t_star(Z, rho: float):
@@ -59,8 +66,7 @@ def noise_floor(rho: float, n: int, n_ref: int, reps: int, g: np.random.Generato
     out = []
     for start in range(0, reps, chunk):
         m = min(chunk, reps - start)
-        w = g.standard_normal((m, n, 2))
-        Z = np.stack([w[..., 0], rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]], axis=-1)
+        Z = correlate(g.standard_normal((m, n, 2)), rho)
         t_ref = t_star(g.standard_normal((m, n_ref, 2)), rho)
         out.append(t_star(Z, rho).mean(axis=1) - log_mean_exp(t_ref, axis=1))
     return np.concatenate(out)

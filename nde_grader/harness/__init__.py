@@ -128,6 +128,14 @@ def seeded(seed: int):
         torch.set_rng_state(states[2])
 
 
+def correlated(w, rho: float):
+    """Standard normals w of shape (..., 2), a tensor, made pairs with correlation rho:
+    (w_0, rho w_0 + sqrt(1 - rho^2) w_1). The check draws the same numbers on its side."""
+    out = w.clone()
+    out[..., 1] = rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]
+    return out
+
+
 def device(ns: dict):
     """The notebook's DEVICE, or the CPU."""
     import torch

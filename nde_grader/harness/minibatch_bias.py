@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import device, raised, result, seeded, watch
+from . import correlated, device, raised, result, seeded, watch
 
 
 def scaled(ns: dict, calls: list) -> list:
@@ -57,8 +57,7 @@ def bias(ns: dict, rho: float, k: int, size: int, check_seed: int) -> dict:
     dev = device(ns)
     with seeded(check_seed):
         generator = torch.Generator().manual_seed(check_seed)
-        w = torch.randn(k * size, 2, generator=generator)
-        Z = torch.stack([w[:, 0], rho * w[:, 0] + (1 - rho**2) ** 0.5 * w[:, 1]], dim=1).to(dev)
+        Z = correlated(torch.randn(k * size, 2, generator=generator), rho).to(dev)
         Z_ref = torch.randn(k * size, 2, generator=generator).to(dev)
         t, t_ref = course_t_star(Z, rho).reshape(k, size), course_t_star(Z_ref, rho).reshape(k, size)
         out = {}

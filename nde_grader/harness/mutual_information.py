@@ -10,12 +10,11 @@ reached by the check.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 
-from . import device, raised, result, seeded, watch
+from . import correlated, device, raised, result, seeded, watch
 
 
 def _pairs(ns: dict, Z) -> torch.Tensor:
@@ -85,8 +84,7 @@ def draw_sets(rho: float, sets: int, n: int, check_seed: int) -> tuple[torch.Ten
     """``sets`` data sets of n pairs of P (correlation rho) and n of Q, float32 on the CPU, from
     a CPU generator seeded with ``check_seed``; the check draws the same ones on its side."""
     generator = torch.Generator().manual_seed(check_seed)
-    w = torch.randn(sets, n, 2, generator=generator)
-    Z = torch.stack([w[..., 0], rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]], dim=-1)
+    Z = correlated(torch.randn(sets, n, 2, generator=generator), rho)
     return Z, torch.randn(sets, n, 2, generator=generator)
 
 
