@@ -137,15 +137,32 @@ def fill_answers(release_nb, source_nb, variants: list[Variant] = ()) -> nbforma
     return nb
 
 
+def without_teaching_tail(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook without the code cells after its last autograded test cell that
+    nbgrader lets a student delete (neither graded nor locked): the demonstrations that
+    follow the last test, which cannot change a score above them. The written answers stay."""
+    from nbgrader.utils import is_grade, is_locked, is_solution
+
+    tests = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and is_grade(c) and not is_solution(c)]
+    if not tests:
+        return nb
+    out = copy.deepcopy(nb)
+    out.cells = [c for i, c in enumerate(nb.cells)
+                 if i <= tests[-1] or c.cell_type != "code" or is_grade(c) or is_solution(c) or is_locked(c)]
+    return out
+
+
 def write_submission(
     course: Path, student: str, assignment: str, variants: list[Variant] = (), fill: bool = True,
-    only_varied: bool = False, only: list[str] | None = None,
+    only_varied: bool = False, only: list[str] | None = None, teaching_tail: bool = True,
 ) -> None:
     """Write ``submitted/<student>/<assignment>/`` under ``course`` from its source and release.
 
     With ``only_varied``, only the notebooks that a variant changes are written (the
     others would be the course's answers, graded already): a trial grades faster. ``only``:
-    these notebooks (stems) at most.
+    these notebooks (stems) at most. ``teaching_tail`` false: each notebook without the
+    demonstrations after its last test cell (``without_teaching_tail``), as a student may
+    hand it in; the scores of its test cells are the same, and the grading is faster.
     """
     for release_path in sorted((course / "release" / assignment).glob("*.ipynb")):
         if not (course / "source" / assignment / release_path.name).exists():
@@ -158,6 +175,8 @@ def write_submission(
         if fill:
             source_nb = nbformat.read(course / "source" / assignment / release_path.name, as_version=4)
             nb = fill_answers(nb, source_nb, [v for v in variants if v.notebook == release_path.stem])
+        if not teaching_tail:
+            nb = without_teaching_tail(nb)
         out = course / "submitted" / student / assignment / release_path.name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")

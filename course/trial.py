@@ -74,6 +74,7 @@ def run_trial(
     students: dict[str, list[Variant] | Writer], notebooks: list[str] | None = None, workers: int = 2,
     only_varied: bool = False, keep: frozenset[str] = frozenset(), sandbox: bool = True, zygote: bool = True,
     course_files: dict[str, bytes] | None = None, feedback: frozenset[str] = frozenset(), env: dict | None = None,
+    teaching_tail: bool = True,
 ) -> Trial:
     """Grade ``students`` (name -> variants, or name -> writer of raw files).
 
@@ -85,6 +86,8 @@ def run_trial(
     ``course_files``: more files of the course copies (path -> bytes), such as another
     student's folder that is not graded; ``feedback``: students whose feedback pages are
     written too (and returned); ``env``: extra environment variables for the grader.
+    ``teaching_tail`` false: the students given variants hand in their notebooks without the
+    demonstrations after the last test cell (``examples.without_teaching_tail``).
     """
     every_source = sorted(nb.stem for nb in (ROOT / "source" / ASSIGNMENT).glob("*.ipynb"))
     every = notebooks or every_source
@@ -119,7 +122,8 @@ def run_trial(
                     folder.mkdir(parents=True)
                     spec(folder)
                 else:
-                    write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied, only=notebooks)
+                    write_submission(course, name, ASSIGNMENT, spec, only_varied=only_varied, only=notebooks,
+                                     teaching_tail=teaching_tail)
                 (outcome,) = autograde(course, [name], sandbox=sandbox, zygote=zygote, env=env)
                 left_out = {f"{n}.ipynb is missing: 0 points" for n in every_source if n not in scope(name)}
                 outcome.problems = [p for p in outcome.problems if p.split(" (found")[0] not in left_out]

@@ -4,7 +4,9 @@ autograded in one batch through the real `nbgrader autograde` path.
 - the course's own answers get full marks on every autograded cell;
 - the untouched release gets 0 on every autograded cell;
 - every wrong variant (catalog/) loses exactly the points of the cells it names,
-  and keeps every other point; every correct alternative keeps every point;
+  and keeps every other point; every correct alternative keeps every point (the catalog's
+  students hand in their notebooks without the demonstrations after the last test cell,
+  which cannot change a score: examples.without_teaching_tail);
 - every test cell with hidden tests is the one that catches some wrong variant.
 """
 from __future__ import annotations
@@ -49,7 +51,8 @@ def _example_students() -> dict:
 
 @pytest.fixture(scope="module")
 def trial():
-    return run_trial({**_example_students(), **_catalog_students()}, only_varied=True, keep=frozenset({"solutions"}))
+    return run_trial({**_example_students(), **_catalog_students()}, only_varied=True, keep=frozenset({"solutions"}),
+                     teaching_tail=False)
 
 
 def _test_cells(notebook: str | None = None) -> dict[str, float]:
@@ -200,6 +203,6 @@ def test_kernels_forked_from_the_zygote_grade_as_fresh_ones(trial):
     every kernel started from scratch: every cell scores as with kernels forked from the
     zygote (the trial above)."""
     students = _fresh_students()
-    fresh = run_trial(students, only_varied=True, zygote=False)
+    fresh = run_trial(students, only_varied=True, zygote=False, teaching_tail=False)
     for name in students:
         assert fresh.cells[name] == trial.cells[name], f"{name} scores otherwise with fresh kernels"
