@@ -15,8 +15,9 @@ tests there, so that a cheat that merely crashes proves nothing.
 """
 from __future__ import annotations
 
-# Searches the machine the way a student would: the folders above the kernel's working
-# folder, then the usual places, a few levels deep.
+# What every route's cell carries: a search of the machine the way a student would (the
+# folders above the kernel's working folder, then the usual places, a few levels deep), and
+# lookups among the modules and objects alive in the kernel.
 _SEARCH = r'''
 def _cheat_roots():
     import os
@@ -55,6 +56,31 @@ def _cheat_exec(source, name):
     namespace = dict(globals())
     exec(compile(source, "<borrowed>", "exec"), namespace)
     return namespace[name]
+
+
+def _cheat_loaded(name):
+    """A function or class called name in a module the kernel has loaded, or None."""
+    import sys
+    for module in list(sys.modules.values()):
+        try:
+            found = getattr(module, name, None) if getattr(module, "__name__", "") != "__main__" else None
+        except Exception:
+            continue
+        if isinstance(found, (type(_cheat_loaded), type)) and getattr(found, "__module__", "__main__") != "__main__":
+            return found
+    return None
+
+
+def _cheat_alive(name):
+    """A live callable object called name that no cell defined, or None."""
+    import gc
+    for obj in gc.get_objects():
+        try:
+            if getattr(obj, "__name__", None) == name and callable(obj) and obj.__module__ != "__main__":
+                return obj
+        except Exception:
+            continue
+    return None
 '''
 
 STRATEGIES: dict[str, tuple[str, str]] = {
@@ -135,32 +161,21 @@ def _borrow(name):
 '''),
     "sys_modules": ("takes the answer from a module already loaded in the kernel", r'''
 def _borrow(name):
-    import sys
-    for module in list(sys.modules.values()):
-        try:
-            found = getattr(module, name, None) if getattr(module, "__name__", "") != "__main__" else None
-        except Exception:
-            continue
-        if isinstance(found, (type(_borrow), type)) and getattr(found, "__module__", "__main__") != "__main__":
-            return found
-    raise LookupError(f"no loaded module holds {name}")
+    found = _cheat_loaded(name)
+    if found is None:
+        raise LookupError(f"no loaded module holds {name}")
+    return found
 '''),
     "gc_objects": ("takes the answer from the objects alive in the kernel", r'''
 _CHEAT_FOUND = {}
 
 
 def _borrow(name):
-    import gc
-    if name in _CHEAT_FOUND:
-        return _CHEAT_FOUND[name]
-    for obj in gc.get_objects():
-        try:
-            if getattr(obj, "__name__", None) == name and callable(obj) and obj.__module__ != "__main__":
-                _CHEAT_FOUND[name] = obj
-                return obj
-        except Exception:
-            continue
-    raise LookupError(f"no live object is {name}")
+    if _CHEAT_FOUND.get(name) is None:
+        _CHEAT_FOUND[name] = _cheat_alive(name)
+    if _CHEAT_FOUND[name] is None:
+        raise LookupError(f"no live object is {name}")
+    return _CHEAT_FOUND[name]
 '''),
     "kernel_history": ("reads the kernel's history of cells (In, _ih, the history database) and what it imported", r'''
 def _borrow(name):
@@ -189,20 +204,9 @@ def _borrow(name):
 '''),
     "event_hooks": ("registers hooks that run after later cells and swap in whatever answer appears", r'''
 def _borrow(name):
-    import gc, sys
-    for module in list(sys.modules.values()):
-        try:
-            found = getattr(module, name, None) if getattr(module, "__name__", "") != "__main__" else None
-        except Exception:
-            continue
-        if isinstance(found, (type(_borrow), type)) and getattr(found, "__module__", "__main__") != "__main__":
-            return found
-    for obj in gc.get_objects():
-        try:
-            if getattr(obj, "__name__", None) == name and callable(obj) and obj.__module__ != "__main__":
-                return obj
-        except Exception:
-            continue
+    found = _cheat_loaded(name) or _cheat_alive(name)
+    if found is not None:
+        return found
     for source in _CHEAT_SEEN:
         if _cheat_defines(source, name):
             return _cheat_exec(source, name)
@@ -227,7 +231,8 @@ def _borrow(name):
     for source in list(earlier._PROVIDED.values()):
         if _cheat_defines(source, name):
             return _cheat_exec(source, name)
-    for notebook in ("01_problem", "02_gradient_descent", "03_network", "04_dv_bound", "05_trainer"):
+    for notebook in ("01_problem", "02_gradient_descent", "03_network", "04_dv_bound", "05_trainer",
+                     "06_minibatch_bias", "07_mutual_information", "08_staircase"):
         try:
             found = earlier.from_notebook(notebook, name)
         except Exception:
