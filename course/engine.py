@@ -131,7 +131,10 @@ def cluster(scheduler: str | None, workers: int | None):
             client.close()
         return
     n = workers or os.cpu_count() or 1
+    # no dashboard; the scheduler's own HTTP server (health checks) on a free loopback port,
+    # not on 8787, which another cluster of this machine may hold
     local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                         scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                          memory_limit=0, silence_logs=logging.ERROR)
     client = Client(local)
     try:

@@ -377,3 +377,30 @@ def test_ctrl_c_keeps_what_is_graded_and_resume_grades_the_rest(tmp_path):
     assert report.skipped == [first]
     assert sorted(r.student for r in report.results) == sorted(set(STUDENTS) - {first})
     assert auto_scores(course) == EXPECTED
+
+
+def test_the_local_cluster_listens_on_loopback_only_and_leaves_8787_alone():
+    """The local cluster's scheduler serves no dashboard and keeps its HTTP server (health
+    checks) on a free loopback port: a port 8787 held by another cluster of the machine
+    costs no warning, and nothing of the grader listens beyond this machine."""
+    import socket
+    import warnings
+
+    from course.engine import cluster
+
+    held = socket.socket()
+    try:
+        try:
+            held.bind(("127.0.0.1", 8787))
+            held.listen()
+        except OSError:
+            pass  # something else holds it already: the same case
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with cluster(None, 1) as (client, local):
+                ports = set(client.scheduler_info()["services"].values())  # the HTTP server's port
+                hosts = {s.getsockname()[0] for s in local.scheduler.http_server._sockets.values()}
+        assert hosts == {"127.0.0.1"} and 8787 not in ports, (hosts, ports)
+        assert not [w for w in caught if "8787" in str(w.message)], [str(w.message) for w in caught]
+    finally:
+        held.close()
