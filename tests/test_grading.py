@@ -19,7 +19,7 @@ import pytest
 from nbgrader.utils import is_grade, is_solution
 
 from course import ASSIGNMENT, ROOT
-from course.examples import EXAMPLE_WRONG, cells_that_use, load_catalog
+from course.examples import EXAMPLE_WRONG, cells_that_use, load_catalog, without_teaching_tail
 from course.trial import batch, run_trial
 
 from .conftest import notebook_paths
@@ -27,11 +27,15 @@ from .conftest import notebook_paths
 CATALOG = load_catalog()
 
 
-def _shipped(student, only=None):
+def _shipped(student, only=None, teaching_tail=True):
     def write(folder):
         for nb in sorted((ROOT / "submitted" / student / ASSIGNMENT).glob("*.ipynb")):
-            if only is None or nb.stem in only:
+            if only is not None and nb.stem not in only:
+                continue
+            if teaching_tail:
                 shutil.copy(nb, folder)
+            else:
+                nbformat.write(without_teaching_tail(nbformat.read(nb, as_version=4)), folder / nb.name)
     return write
 
 
@@ -42,10 +46,10 @@ def _catalog_students():
     return {f"catalog{i:02d}": group for i, group in enumerate(batch(CATALOG))}
 
 
-def _example_students() -> dict:
-    students = {name: _shipped(name) for name in ("solutions", "untouched")}
+def _example_students(teaching_tail: bool = True) -> dict:
+    students = {name: _shipped(name, teaching_tail=teaching_tail) for name in ("solutions", "untouched")}
     # "wrong" differs from "solutions" in one notebook only (checked below): grading that one suffices
-    students["wrong"] = _shipped("wrong", only={WRONG.notebook})
+    students["wrong"] = _shipped("wrong", only={WRONG.notebook}, teaching_tail=teaching_tail)
     return students
 
 
@@ -192,9 +196,11 @@ def test_the_rules_table_names_every_entry_and_every_check():
 
 
 def _fresh_students() -> dict:
+    """The example class without the demonstrations after the last test cells: the scores
+    compared are those of test cells, which the demonstrations cannot change."""
     if os.environ.get("NDE_POOL_EQUIVALENCE") == "all":  # the whole catalog too: twice the grading time
-        return {**_example_students(), **_catalog_students()}
-    return _example_students()
+        return {**_example_students(teaching_tail=False), **_catalog_students()}
+    return _example_students(teaching_tail=False)
 
 
 @pytest.mark.slow
