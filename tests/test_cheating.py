@@ -190,3 +190,15 @@ def test_the_cheat_works_where_answers_are_in_reach(exposed_course, strategy, no
               if c.cell_type == "code" and is_grade(c) and not is_solution(c)
               and not any(o.output_type == "error" for o in c.outputs)]
     assert passed, f"{strategy} borrows nothing in {notebook} even where the answers are in reach: the cheat is broken"
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_a_route_that_names_notebooks_names_them_all(strategy):
+    """A route that lists the course's notebooks (to read or to ask for) lists every one: a
+    list that stops at an older last notebook makes the route borrow nothing in the newer
+    ones, and the control above, which tries one notebook a route, may not see it."""
+    import re
+
+    _, code = STRATEGIES[strategy]
+    named = set(re.findall(r"\b(0\d_[a-z_]+?)(?:\.ipynb)?\b", code))
+    assert not named or named == set(NOTEBOOKS), f"{strategy} names {sorted(named)}, not every notebook"
