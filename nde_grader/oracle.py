@@ -1,6 +1,6 @@
 """The course's Gaussian problem, computed on the instructor's side in double precision.
 
-One place for what the checks, the benchmarks and the scripts compute about the problem
+One place for what the checks, the benchmarks, the tasks and the scripts compute about the problem
 of notebook 01: Z ~ N(0, [[1, rho], [rho, 1]]) against Z' ~ N(0, I).
 
   mi(rho)             D = I(X; Y) = -1/2 log(1 - rho^2), the closed form
