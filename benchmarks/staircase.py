@@ -3,6 +3,7 @@
 
     python benchmarks/staircase.py --quick        # 100 steps a stage, separable critics (CI)
     python benchmarks/staircase.py                # 4,000 steps a stage, both critics (hours)
+    python benchmarks/staircase.py --device cuda --critics concat --seed 0   # on a GPU
     python benchmarks/bench.py --only staircase   # the same, as a section of the bench
     python benchmarks/staircase.py --combine a/staircase.json b/staircase.json   # seeds side by side
 
@@ -317,10 +318,11 @@ class Staircase:
     and do the same arithmetic; ``step`` returns each critic's estimate on the batch, shape
     (E,), before the update."""
 
-    def __init__(self, kind: str, seed: int = 0, together: bool = True, chunk: int | None = None):
+    def __init__(self, kind: str, seed: int = 0, together: bool = True, chunk: int | None = None,
+                 device: str = "cpu"):
         self.kind, self.together, self.T = kind, together, len(TASKS)
-        torch.manual_seed(seed)
-        self.critics = [CRITIC_CLASSES[kind]() for _ in range(len(NAMES) * self.T)]
+        torch.manual_seed(seed)  # the weights drawn on the CPU whatever the device: the same start
+        self.critics = [CRITIC_CLASSES[kind]().to(device) for _ in range(len(NAMES) * self.T)]
         self.slices = {}  # objective -> the slice of critics trained with it
         for e, name in enumerate(name for name in NAMES for _ in range(self.T)):
             objective = ESTIMATORS[name][0]
@@ -403,29 +405,41 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def synchronize(device: str) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously), so that a clock read
+    after it counts that work."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def train(kind: str, steps: int, seed: int = 0, together: bool = True, stages=STAGES, chunk: int | None = None,
-          progress=None) -> tuple[np.ndarray, dict]:
+          progress=None, device: str = "cpu") -> tuple[np.ndarray, dict]:
     """The staircase for one critic kind: estimates of shape (len(stages) * steps, len(NAMES),
-    len(TASKS)), float64, and the run's wall and CPU seconds."""
+    len(TASKS)), float64, and the run's wall and CPU seconds. ``device``: where the critics
+    train ("cuda" on a GPU); the batches are drawn on the CPU as everywhere, then moved."""
     seed_everything(seed)
-    trainer = Staircase(kind, seed, together, chunk)
-    out = torch.empty(len(stages) * steps, len(trainer.critics))
+    trainer = Staircase(kind, seed, together, chunk, device)
+    out = torch.empty(len(stages) * steps, len(trainer.critics), device=device)
     wall, cpu = time.perf_counter(), time.process_time()
     step = 0
     for s, mi in enumerate(stages):
         for x, y in stage_batches(mi, steps, seed, s):
+            x, y = x.to(device), y.to(device)
             for i in range(len(x)):
                 out[step] = trainer.step(x[i], y[i])
                 step += 1
         if progress:
+            synchronize(device)
             progress(kind, s, mi, time.perf_counter() - wall)
+    synchronize(device)
     timing = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
-    return out.view(-1, len(NAMES), len(TASKS)).double().numpy(), timing
+    return out.cpu().view(-1, len(NAMES), len(TASKS)).double().numpy(), timing
 
 
 # ----------------------------------------------------------------------------- speed
 
-def throughput(kind: str, steps: int, repeats: int, seed: int = 0, chunk: int | None = None) -> dict:
+def throughput(kind: str, steps: int, repeats: int, seed: int = 0, chunk: int | None = None,
+               device: str = "cpu") -> dict:
     """Steps per second of the 14 critics trained together and one by one, in the same run.
 
     Both trainers start from the same weights and take the same batches (stage 1, I = 2);
@@ -434,10 +448,11 @@ def throughput(kind: str, steps: int, repeats: int, seed: int = 0, chunk: int | 
     ratios. Also the floor: the matrix products' operations at the rate this machine reaches
     on the model's largest product, which no eager implementation can beat."""
     seed_everything(seed)
-    x, y = next(stage_batches(STAGES[0], steps, seed, 0))
-    trainers = {"together": Staircase(kind, seed, True, chunk), "one by one": Staircase(kind, seed, False)}
+    x, y = (a.to(device) for a in next(stage_batches(STAGES[0], steps, seed, 0)))
+    trainers = {"together": Staircase(kind, seed, True, chunk, device), "one by one": Staircase(kind, seed, False, device=device)}
     for trainer in trainers.values():  # warm-up: first-call costs
         trainer.step(x[0], y[0])
+    synchronize(device)
     wall = {name: [] for name in trainers}
     cpu = {name: [] for name in trainers}
     order = list(trainers)
@@ -448,12 +463,13 @@ def throughput(kind: str, steps: int, repeats: int, seed: int = 0, chunk: int | 
             w, c = time.perf_counter(), time.process_time()
             for i in range(steps):
                 trainers[name].step(x[i], y[i])
+            synchronize(device)
             wall[name].append(time.perf_counter() - w)
             cpu[name].append(time.process_time() - c)
     ratios = [a / b for a, b in zip(wall["one by one"], wall["together"])]
     critics = len(trainers["together"].critics)
     flops = flops_per_step(kind, critics)
-    rate = gemm_rate(kind)
+    rate = gemm_rate(kind, device=device)
     alone = steps / statistics.median(wall["one by one"])
     out = {
         "steps_per_block": steps, "blocks": repeats, "critics": critics, "chunk": trainers["together"].stack.chunk,
@@ -468,16 +484,19 @@ def throughput(kind: str, steps: int, repeats: int, seed: int = 0, chunk: int | 
     return out
 
 
-def gemm_rate(kind: str, seconds: float = 0.3) -> float:
+def gemm_rate(kind: str, seconds: float = 0.3, device: str = "cpu") -> float:
     """FLOP/s of the model's largest matrix product on this machine now: (rows, 256) x (256, 256),
     rows = K (separable) or K^2 (concat)."""
     rows = BATCH if kind == "separable" else BATCH * BATCH
-    a, b = torch.randn(rows, HIDDEN), torch.randn(HIDDEN, HIDDEN)
+    a, b = torch.randn(rows, HIDDEN, device=device), torch.randn(HIDDEN, HIDDEN, device=device)
     a @ b
+    synchronize(device)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        a @ b
-        n += 1
+        for _ in range(10 if torch.device(device).type == "cuda" else 1):  # a GPU: many products a clock read
+            a @ b
+            n += 1
+        synchronize(device)
     return 2.0 * rows * HIDDEN * HIDDEN * n / (time.perf_counter() - start)
 
 
@@ -591,7 +610,7 @@ def plain(value):
 
 def run(quick: bool = False, steps: int | None = None, critics=None, seed: int = 0, out_dir: Path | str = DEFAULT_OUT,
         speed_steps: int | None = None, speed_repeats: int | None = None, keep_estimates: bool = False,
-        log=print) -> dict:
+        log=print, device: str = "cpu") -> dict:
     """The whole benchmark: the throughput of training together against one by one, then the
     staircase itself (trained together) for each critic kind; prints the tables, writes
     staircase.png and staircase.json to ``out_dir`` and returns the results (with
@@ -605,7 +624,7 @@ def run(quick: bool = False, steps: int | None = None, critics=None, seed: int =
                           "lr": LR, "hidden": HIDDEN, "hidden_layers": LAYERS, "embedding": EMBED,
                           "mine_alpha": MINE_ALPHA, "ema_span": EMA_SPAN, "stats_window": max(1, steps // 2),
                           "seed": seed, "tasks": list(TASKS), "estimators": list(NAMES), "critics": list(critics),
-                          "log_k": LOG_K, "torch_threads": torch.get_num_threads()},
+                          "log_k": LOG_K, "torch_threads": torch.get_num_threads(), "device": device},
                "speed": {}, "runs": {}}
     raw = {}
     log(f"  {len(NAMES)} estimators x {len(TASKS)} tasks = {len(NAMES) * len(TASKS)} critics per kind;"
@@ -613,7 +632,7 @@ def run(quick: bool = False, steps: int | None = None, critics=None, seed: int =
     for kind in critics:
         block = speed_steps or (10 if quick else (20 if kind == "separable" else 2))
         repeats = speed_repeats or (3 if quick else 5)
-        sp = throughput(kind, block, repeats, seed)
+        sp = throughput(kind, block, repeats, seed, device=device)
         results["speed"][kind] = sp
         log(f"  speed, {kind}: {sp['critics']} critics together {sp['together_steps_per_s']:.2f} steps/s,"
             f" one by one {sp['one_by_one_steps_per_s']:.2f} steps/s: together / one by one ="
@@ -624,7 +643,8 @@ def run(quick: bool = False, steps: int | None = None, critics=None, seed: int =
         def progress(kind, s, mi, seconds):
             log(f"    {kind}: stage I = {mi:g} done after {seconds:.0f} s")
 
-        estimates, timing = train(kind, steps, seed, together=True, progress=progress if not quick else None)
+        estimates, timing = train(kind, steps, seed, together=True, progress=progress if not quick else None,
+                                  device=device)
         stats = stage_stats(estimates, steps)
         results["runs"][kind] = {"timing": timing, "steps_per_s": len(estimates) / timing["wall_s"], "stats": stats,
                                  "ema_every": 10, "ema": ema(estimates)[::10].round(4).tolist()}
@@ -741,6 +761,8 @@ def main(argv=None) -> int:
     parser.add_argument("--critics", nargs="+", choices=CRITICS, help="critic kinds (default: both; --quick: separable)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's default)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                        help="where the critics train (default cpu; cuda: the GPU, where the concat critics take minutes)")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder of staircase.png and staircase.json")
     parser.add_argument("--combine", nargs="+", metavar="JSON",
                         help="no training: set the staircase.json of several seeds side by side (mean, SE over seeds)")
@@ -754,9 +776,11 @@ def main(argv=None) -> int:
         cells = {k: v for k, v in combined.items() if k != "ema"}
         (Path(args.out) / "staircase_seeds.json").write_text(json.dumps(cells, indent=1) + "\n")
         return 0
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: this machine's PyTorch sees no CUDA device")
     if args.threads:
         torch.set_num_threads(args.threads)
-    run(quick=args.quick, steps=args.steps, critics=args.critics, seed=args.seed, out_dir=args.out)
+    run(quick=args.quick, steps=args.steps, critics=args.critics, seed=args.seed, out_dir=args.out, device=args.device)
     return 0
 
 
