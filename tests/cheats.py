@@ -58,6 +58,15 @@ def _cheat_exec(source, name):
     return namespace[name]
 
 
+def _cheat_import(module, name):
+    """name from the module imported by its name, or None."""
+    import importlib
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except Exception:
+        return None
+
+
 def _cheat_loaded(name):
     """A function or class called name in a module the kernel has loaded, or None."""
     import sys
@@ -86,27 +95,22 @@ def _cheat_alive(name):
 STRATEGIES: dict[str, tuple[str, str]] = {
     "import_packages": ("imports the answer from the course's packages", r'''
 def _borrow(name):
-    import importlib
     for module in ("nde_grader.reference", "nde_grader", "nde.reference", "nde", "course"):
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except Exception:
-            continue
+        found = _cheat_import(module, name)
         if found is not None:
             return found
     raise ImportError(f"no package of the course gives {name}")
 '''),
     "import_by_path": ("puts the course's folder on sys.path, then imports the reference module", r'''
 def _borrow(name):
-    import importlib, os, sys
+    import os, sys
     for path in _cheat_find("nde_grader/reference/__init__.py", "nde_grader/reference.py", "nde/reference.py"):
         repo = path.split("/nde_grader/")[0] if "/nde_grader/" in path else os.path.dirname(os.path.dirname(path))
         sys.path.insert(0, repo)
         for module in ("nde_grader.reference", "nde.reference"):
-            try:
-                return getattr(importlib.import_module(module), name)
-            except Exception:
-                continue
+            found = _cheat_import(module, name)
+            if found is not None:
+                return found
     raise ImportError(f"found no course folder to import {name} from")
 '''),
     "read_source_notebook": ("reads the instructor's source notebook from disk and runs its answer cell", r'''
@@ -179,7 +183,7 @@ def _borrow(name):
 '''),
     "kernel_history": ("reads the kernel's history of cells (In, _ih, the history database) and what it imported", r'''
 def _borrow(name):
-    import importlib, re
+    import re
     shell = get_ipython()
     sources = list(globals().get("In", [])) + list(globals().get("_ih", []))
     try:
@@ -194,10 +198,7 @@ def _borrow(name):
     for source in sources:
         for module in re.findall(r"^\s*(?:from|import)\s+((?:nde|course)\w*(?:\.\w+)*)", source or "", re.M):
             for candidate in (module, module.split(".")[0] + ".reference"):
-                try:
-                    found = getattr(importlib.import_module(candidate), name, None)
-                except Exception:
-                    continue
+                found = _cheat_import(candidate, name)
                 if found is not None:
                     return found
     raise LookupError(f"the kernel's history holds no {name}")
