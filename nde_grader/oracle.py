@@ -1,6 +1,6 @@
 """The course's Gaussian problem, computed on the instructor's side in double precision.
 
-One place for what the checks, the benchmarks, the tasks and the scripts compute about the problem
+One place for what the checks, the benchmarks and the scripts compute about the problem
 of notebook 01: Z ~ N(0, [[1, rho], [rho, 1]]) against Z' ~ N(0, I).
 
   mi(rho)             D = I(X; Y) = -1/2 log(1 - rho^2), the closed form
@@ -22,18 +22,12 @@ import math
 
 import numpy as np
 
+from .harness import correlated as correlate  # the kernel side draws its pairs with it too
+
 
 def mi(rho: float) -> float:
     """D(P_Z || P_Z') = I(X; Y) of the pair with correlation rho, in nats."""
     return -0.5 * math.log(1 - rho**2)
-
-
-def correlate(w, rho: float):
-    """Standard normals w of shape (..., 2) (an array or a tensor) made pairs with correlation
-    rho: (x, y) = (w_0, rho w_0 + sqrt(1 - rho^2) w_1), a new array or tensor of w's kind."""
-    out = w * 1
-    out[..., 1] = rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]
-    return out
 
 
 def pairs(g: np.random.Generator, rho: float, n: int, dtype=np.float32) -> np.ndarray:

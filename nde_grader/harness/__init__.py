@@ -129,9 +129,10 @@ def seeded(seed: int):
 
 
 def correlated(w, rho: float):
-    """Standard normals w of shape (..., 2), a tensor, made pairs with correlation rho:
-    (w_0, rho w_0 + sqrt(1 - rho^2) w_1). The check draws the same numbers on its side."""
-    out = w.clone()
+    """Standard normals w of shape (..., 2) (an array or a tensor) made pairs with correlation
+    rho: (w_0, rho w_0 + sqrt(1 - rho^2) w_1), a new array or tensor of w's kind. The grader's
+    side (nde_grader.oracle) draws its pairs with it too."""
+    out = w * 1
     out[..., 1] = rho * w[..., 0] + math.sqrt(1 - rho**2) * w[..., 1]
     return out
 
